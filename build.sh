@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# opmaat's one entry point. Read top to bottom: set-up, build, test fixtures, the commands.
+#
+#   ./build.sh setup   install what is missing (Rust target, wasm-bindgen CLI, npm tools, Chromium)
+#   ./build.sh build   build the Wasm package into pkg/ and the native CLI; print the .wasm size
+#   ./build.sh test    setup + build + every test suite
+#   ./build.sh demo    setup + build + sign the sample catalogue + serve www/ on 127.0.0.1
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Must equal the exact `wasm-bindgen` pin in Cargo.toml: the CLI and the crate speak one protocol.
+WASM_BINDGEN_VERSION=0.2.130
+WASM_TARGET=wasm32-unknown-unknown
+WASM_OUT=target/$WASM_TARGET/release/opmaat.wasm
+CLI=target/debug/opmaat
+FIXTURES=target/test-fixtures
+DEMO_PORT=${OPMAAT_DEMO_PORT:-8080}
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# ---------------------------------------------------------------------------------------------
+setup() {
+  say "setup"
+  if ! rustup target list --installed | grep -qx "$WASM_TARGET"; then
+    rustup target add "$WASM_TARGET"
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    # Not --locked: the CLI's own lock file names a transitive crate version the registry no
+    # longer serves; the crate versions that matter to us are pinned by the version above.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund
+  fi
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update
+      DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+    else
+      echo "Chromium is missing. Install Debian's packages as root: apt-get install chromium chromium-driver" >&2
+      exit 1
+    fi
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+build() {
+  say "build: Wasm package"
+  cargo build --lib --release --target "$WASM_TARGET"
+  rm -rf target/wasm-bindgen pkg
+  wasm-bindgen "$WASM_OUT" --target web --out-dir target/wasm-bindgen
+  cp -r pkg-template pkg
+  cp target/wasm-bindgen/opmaat.js target/wasm-bindgen/opmaat.d.ts target/wasm-bindgen/opmaat_bg.wasm.d.ts pkg/
+  node_modules/.bin/wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int \
+    target/wasm-bindgen/opmaat_bg.wasm -o pkg/opmaat_bg.wasm
+  local raw gz
+  raw=$(stat -c %s pkg/opmaat_bg.wasm)
+  gz=$(gzip -9 -c pkg/opmaat_bg.wasm | wc -c)
+  echo "pkg/opmaat_bg.wasm: $raw bytes raw, $gz bytes gzipped"
+
+  say "build: native CLI"
+  cargo build --features cli --bin opmaat
+}
+
+# ---------------------------------------------------------------------------------------------
+# Two fresh signing keys and the sample catalogue signed with each, made by the native CLI in
+# this very run; the Wasm and Node suites load these.
+fixtures() {
+  say "test fixtures"
+  rm -rf "$FIXTURES"
+  mkdir -p "$FIXTURES"
+  local name id public
+  printf '{' > "$FIXTURES/keys.json"
+  for name in a b; do
+    "$CLI" keygen --out "$FIXTURES/$name.key" > "$FIXTURES/$name.keygen" 2>/dev/null
+    id=$(awk '/^key id:/ {print $3}' "$FIXTURES/$name.keygen")
+    public=$(awk '/^public key:/ {print $3}' "$FIXTURES/$name.keygen")
+    "$CLI" build www/catalogue.json --key "$FIXTURES/$name.key" --out "$FIXTURES/sample-$name.opb" \
+      --issued-at 2026-11-23T12:00:00Z
+    [ "$name" = a ] || printf ',' >> "$FIXTURES/keys.json"
+    printf '"%s":{"keyId":"%s","publicKey":"%s"}' "$name" "$id" "$public" >> "$FIXTURES/keys.json"
+  done
+  printf '}\n' >> "$FIXTURES/keys.json"
+}
+
+# ---------------------------------------------------------------------------------------------
+run_tests() {
+  say "test: native (unit, integration, doc)"
+  cargo test --features cli
+
+  say "test: Wasm in Node"
+  cargo test --target "$WASM_TARGET" --test wasm
+
+  say "test: Wasm in headless Chromium"
+  CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_USE_BROWSER=1 \
+    cargo test --target "$WASM_TARGET" --test wasm
+
+  say "test: the npm package in Node"
+  node --test tests/node/
+}
+
+# ---------------------------------------------------------------------------------------------
+demo() {
+  say "demo"
+  mkdir -p target/demo
+  if [ ! -f target/demo/dev-signing.key ]; then
+    "$CLI" keygen --out target/demo/dev-signing.key > target/demo/dev-signing.keygen
+  fi
+  "$CLI" build www/catalogue.json --key target/demo/dev-signing.key --out target/demo/bank-nl-web.opb
+  awk '/^key id:/ {id=$3} /^public key:/ {pk=$3} END {printf "{\"%s\":\"%s\"}\n", id, pk}' \
+    target/demo/dev-signing.keygen > target/demo/trusted-keys.json
+  node www/serve.mjs --port "$DEMO_PORT"
+}
+
+case "${1:-}" in
+  setup) setup ;;
+  build) setup; build ;;
+  test) setup; build; fixtures; run_tests; say "all suites passed" ;;
+  demo) setup; build; demo ;;
+  *) echo "usage: ./build.sh setup|build|test|demo" >&2; exit 2 ;;
+esac

@@ -1,0 +1,519 @@
+//! Catalogue JSON → validated, compiled [`Payload`] (authoring side, native only).
+//!
+//! Everything a host would otherwise have to distrust is checked here, once, with the JSON path
+//! of the offending value in the error: ids unique, numbers finite and in range, windows ordered,
+//! links `https:` to an allowed host (or relative), every proposition with a creative in the
+//! default locale, every lever naming a real segment, every condition compiled in strict mode,
+//! and every count and string within the limits a host enforces when it loads the bundle.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::catalogue as src;
+use super::limits::*;
+use super::model::{self as out, Payload};
+use crate::condition::{Compiler, Mode};
+use crate::time::{parse_rfc3339, Timestamp};
+use crate::{Error, Result};
+
+/// Reads a catalogue file.
+pub fn read_catalogue_file(path: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::Io { path: path.to_string(), message: e.to_string() })
+}
+
+/// Parses catalogue JSON; a syntax or shape error names its JSON path.
+pub fn parse_catalogue(json: &str) -> Result<src::Catalogue> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let catalogue: src::Catalogue = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { "catalogue".to_string() } else { path };
+        Error::catalogue(path, e.into_inner())
+    })?;
+    de.end().map_err(|e| Error::catalogue("catalogue", e))?;
+    Ok(catalogue)
+}
+
+/// Parses and compiles catalogue JSON into the payload of a bundle issued at `issued_at`.
+pub fn compile_json(json: &str, issued_at: Timestamp) -> Result<Payload> {
+    compile(&parse_catalogue(json)?, issued_at)
+}
+
+/// Compiles a parsed catalogue.
+pub fn compile(c: &src::Catalogue, issued_at: Timestamp) -> Result<Payload> {
+    check_id(&c.catalogue, "catalogue")?;
+    let not_before = time(&c.valid.from, "valid.from")?;
+    let expires_at = time(&c.valid.until, "valid.until")?;
+    if expires_at <= not_before {
+        return Err(Error::catalogue("valid.until", "must be after valid.from"));
+    }
+    check_id(&c.default_locale, "defaultLocale")?;
+    check_count(c.propositions.len(), MAX_PROPOSITIONS, "propositions")?;
+    check_count(c.placements.len(), MAX_PLACEMENTS, "placements")?;
+    check_count(c.allowed_link_hosts.len(), MAX_SMALL_LIST, "allowedLinkHosts")?;
+    for (i, host) in c.allowed_link_hosts.iter().enumerate() {
+        let path = format!("allowedLinkHosts[{i}]");
+        check_id(host, &path)?;
+        if host.contains(['/', ':', '@']) || host.to_ascii_lowercase() != *host {
+            return Err(Error::catalogue(path, "expected a lowercase host name such as www.example-bank.nl"));
+        }
+    }
+
+    let mut tables = Tables::default();
+    for (i, p) in c.propositions.iter().enumerate() {
+        tables.segment(&p.segment, &format!("propositions[{i}].segment"))?;
+    }
+    let segments = segments(c, &tables)?;
+    let mut conditions = Compiler::new(Mode::Strict, &c.saved_groups);
+    let placements = c
+        .placements
+        .iter()
+        .enumerate()
+        .map(|(i, p)| placement(p, &format!("placements[{i}]"), &mut tables))
+        .collect::<Result<Vec<_>>>()?;
+    unique(c.placements.iter().map(|p| p.id.as_str()), "placements", "id")?;
+    unique(c.propositions.iter().map(|p| p.id.as_str()), "propositions", "id")?;
+    for (id, _) in &c.arbitration.strategic.propositions {
+        if !c.propositions.iter().any(|p| p.id == *id) {
+            return Err(Error::catalogue(
+                format!("arbitration.strategic.propositions.{id}"),
+                "no proposition has this id",
+            ));
+        }
+    }
+    let mut propositions = Vec::with_capacity(c.propositions.len());
+    let mut fallbacks: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, p) in c.propositions.iter().enumerate() {
+        let path = format!("propositions[{i}]");
+        if p.fallback {
+            if let Some(other) = fallbacks.insert(&p.segment, i) {
+                return Err(Error::catalogue(
+                    format!("{path}.fallback"),
+                    format!("segment {:?} already has a fallback: propositions[{other}]", p.segment),
+                ));
+            }
+        }
+        let strategic = c.arbitration.strategic.propositions.get(&p.id).copied().unwrap_or(0.0);
+        number(strategic, &format!("arbitration.strategic.propositions.{}", p.id))?;
+        propositions.push(proposition(c, p, &path, strategic, &mut tables, &mut conditions)?);
+    }
+    let a = &c.arbitration;
+    non_negative(a.bank_value_weight, "arbitration.bankValueWeight")?;
+    non_negative(a.customer_value_weight, "arbitration.customerValueWeight")?;
+    if a.bank_value_weight == 0.0 && a.customer_value_weight == 0.0 {
+        return Err(Error::catalogue("arbitration", "bankValueWeight and customerValueWeight cannot both be 0: every priority would be 0"));
+    }
+    let cp = &c.contact_policies;
+    let contact_policy = out::ContactPolicy {
+        dismiss_cooldown_days: cp.dismiss_cooldown_days,
+        sales_per_day: cp.sales_per_day,
+        caps: caps(&cp.caps, "contactPolicies.caps")?,
+        suppress_after_conversion: cp.suppress_after_conversion,
+        rest_after_ignored: rest(cp.rest_after_ignored, "contactPolicies.restAfterIgnored")?,
+    };
+    let holdout = match &c.holdout {
+        None => None,
+        Some(h) => {
+            if !(0.0..=100.0).contains(&h.percent) {
+                return Err(Error::catalogue("holdout.percent", "expected a percentage from 0 to 100"));
+            }
+            check_id(&h.salt, "holdout.salt")?;
+            Some(out::Holdout {
+                percent: h.percent,
+                salt: h.salt.clone(),
+                mode: match h.mode {
+                    src::HoldoutMode::NoSales => out::HoldoutMode::NoSales,
+                    src::HoldoutMode::Random => out::HoldoutMode::Random,
+                    src::HoldoutMode::Fallbacks => out::HoldoutMode::Fallbacks,
+                },
+            })
+        }
+    };
+    let catalogue = out::Catalogue {
+        default_locale: c.default_locale.clone(),
+        segments,
+        channels: tables.channels,
+        allowed_link_hosts: c.allowed_link_hosts.clone(),
+        arbitration: out::Arbitration {
+            bank_value_weight: a.bank_value_weight,
+            customer_value_weight: a.customer_value_weight,
+            sampled_propensities: a.sampled_propensities,
+        },
+        contact_policy,
+        holdout,
+        placements,
+        propositions,
+        conditions: conditions.finish(),
+    };
+    catalogue.check()?;
+    Ok(Payload { bundle_id: c.catalogue.clone(), version: c.version, issued_at, not_before, expires_at, catalogue })
+}
+
+/// Interned segment and channel names, in order of first appearance.
+#[derive(Default)]
+struct Tables {
+    segments: Vec<String>,
+    channels: Vec<String>,
+}
+
+impl Tables {
+    fn segment(&mut self, name: &str, path: &str) -> Result<out::SegmentId> {
+        intern(&mut self.segments, name, path, MAX_SEGMENTS, "segments")
+    }
+
+    fn channel(&mut self, name: &str, path: &str) -> Result<out::ChannelId> {
+        intern(&mut self.channels, name, path, MAX_CHANNELS, "channels")
+    }
+}
+
+fn intern(table: &mut Vec<String>, name: &str, path: &str, max: usize, what: &str) -> Result<u16> {
+    check_id(name, path)?;
+    let index = match table.iter().position(|s| s == name) {
+        Some(index) => index,
+        None => {
+            if table.len() == max {
+                return Err(Error::catalogue(path, format!("more than {max} distinct {what}")));
+            }
+            table.push(name.to_string());
+            table.len() - 1
+        }
+    };
+    Ok(index as u16)
+}
+
+fn segments(c: &src::Catalogue, tables: &Tables) -> Result<Vec<out::Segment>> {
+    let known = |map: &BTreeMap<String, f64>, path: &str| -> Result<()> {
+        for (name, value) in map {
+            let path = format!("{path}.{name}");
+            if !tables.segments.contains(name) {
+                return Err(Error::catalogue(path, "no proposition has this segment"));
+            }
+            number(*value, &path)?;
+        }
+        Ok(())
+    };
+    known(&c.arbitration.levers, "arbitration.levers")?;
+    known(&c.arbitration.strategic.segments, "arbitration.strategic.segments")?;
+    for name in c.contact_policies.segments.keys() {
+        if !tables.segments.contains(name) {
+            return Err(Error::catalogue(format!("contactPolicies.segments.{name}"), "no proposition has this segment"));
+        }
+    }
+    tables
+        .segments
+        .iter()
+        .map(|name| {
+            let policy = match c.contact_policies.segments.get(name) {
+                Some(o) => policy_override(o, &format!("contactPolicies.segments.{name}"))?,
+                None => out::PolicyOverride::default(),
+            };
+            Ok(out::Segment {
+                id: name.clone(),
+                lever: c.arbitration.levers.get(name).copied().unwrap_or(0.0),
+                strategic: c.arbitration.strategic.segments.get(name).copied().unwrap_or(0.0),
+                policy,
+            })
+        })
+        .collect()
+}
+
+fn placement(p: &src::Placement, path: &str, tables: &mut Tables) -> Result<out::Placement> {
+    check_id(&p.id, &format!("{path}.id"))?;
+    let channel = tables.channel(&p.channel, &format!("{path}.channel"))?;
+    if p.slots == 0 || usize::from(p.slots) > MAX_SLOTS {
+        return Err(Error::catalogue(format!("{path}.slots"), format!("expected 1 to {MAX_SLOTS} slots")));
+    }
+    if p.min_service > p.slots {
+        return Err(Error::catalogue(format!("{path}.minService"), format!("cannot exceed slots ({})", p.slots)));
+    }
+    if p.max_sales.is_some_and(|m| m > p.slots) {
+        return Err(Error::catalogue(format!("{path}.maxSales"), format!("cannot exceed slots ({})", p.slots)));
+    }
+    Ok(out::Placement {
+        id: p.id.clone(),
+        channel,
+        audience: match p.audience {
+            src::Audience::LoggedIn => out::Audience::LoggedIn,
+            src::Audience::LoggedOff => out::Audience::LoggedOff,
+            src::Audience::Any => out::Audience::Any,
+        },
+        slots: p.slots,
+        max_sales: p.max_sales,
+        min_service: p.min_service,
+        one_per_segment: p.one_per_segment,
+    })
+}
+
+fn proposition(
+    c: &src::Catalogue,
+    p: &src::Proposition,
+    path: &str,
+    strategic: f64,
+    tables: &mut Tables,
+    conditions: &mut Compiler,
+) -> Result<out::Proposition> {
+    check_id(&p.id, &format!("{path}.id"))?;
+    let segment = tables.segment(&p.segment, &format!("{path}.segment"))?;
+    if p.channels.is_empty() {
+        return Err(Error::catalogue(format!("{path}.channels"), "expected at least one channel"));
+    }
+    check_count(p.channels.len(), MAX_CHANNELS, &format!("{path}.channels"))?;
+    let channels = p
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(i, ch)| tables.channel(ch, &format!("{path}.channels[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
+    let (valid_from, valid_until) = match &p.valid {
+        None => (None, None),
+        Some(w) => {
+            let from = time(&w.from, &format!("{path}.valid.from"))?;
+            let until = time(&w.until, &format!("{path}.valid.until"))?;
+            if until <= from {
+                return Err(Error::catalogue(format!("{path}.valid.until"), "must be after valid.from"));
+            }
+            (Some(from), Some(until))
+        }
+    };
+    let mut condition = |value: &Option<serde_json::Value>, field: &str| {
+        value.as_ref().map(|v| conditions.compile(v, &format!("{path}.{field}"))).transpose()
+    };
+    let eligibility = condition(&p.eligibility, "eligibility")?;
+    let applicability = condition(&p.applicability, "applicability")?;
+    let suitability = condition(&p.suitability, "suitability")?;
+    check_count(p.context_weights.len(), MAX_SMALL_LIST, &format!("{path}.contextWeights"))?;
+    let mut context_weights = Vec::with_capacity(p.context_weights.len());
+    for (i, w) in p.context_weights.iter().enumerate() {
+        let wpath = format!("{path}.contextWeights[{i}]");
+        number(w.weight, &format!("{wpath}.weight"))?;
+        let when = conditions.compile(&w.when, &format!("{wpath}.when"))?;
+        context_weights.push(out::ContextWeight { when, weight: w.weight });
+    }
+    non_negative(p.value.bank, &format!("{path}.value.bank"))?;
+    non_negative(p.value.customer, &format!("{path}.value.customer"))?;
+    if !(0.0..=1.0).contains(&p.propensity.default) {
+        return Err(Error::catalogue(format!("{path}.propensity.default"), "expected a probability from 0 to 1"));
+    }
+    if let Some(model) = &p.propensity.model {
+        check_id(model, &format!("{path}.propensity.model"))?;
+    }
+    number(p.lever, &format!("{path}.lever"))?;
+    let policy = match &p.contact_policy {
+        Some(o) => policy_override(o, &format!("{path}.contactPolicy"))?,
+        None => out::PolicyOverride::default(),
+    };
+    if p.treatments.is_empty() {
+        return Err(Error::catalogue(format!("{path}.treatments"), "expected at least one treatment"));
+    }
+    check_count(p.treatments.len(), MAX_TREATMENTS, &format!("{path}.treatments"))?;
+    unique(p.treatments.iter().map(|t| t.id.as_str()), &format!("{path}.treatments"), "id")?;
+    let treatments = p
+        .treatments
+        .iter()
+        .enumerate()
+        .map(|(i, t)| treatment(c, t, &format!("{path}.treatments[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
+    if p.treatments.iter().all(|t| t.weight == 0.0) {
+        return Err(Error::catalogue(format!("{path}.treatments"), "at least one treatment needs a weight above 0"));
+    }
+    Ok(out::Proposition {
+        id: p.id.clone(),
+        segment,
+        kind: match p.kind {
+            src::Kind::Sales => out::Kind::Sales,
+            src::Kind::Service => out::Kind::Service,
+            src::Kind::Loyalty => out::Kind::Loyalty,
+        },
+        channels,
+        valid_from,
+        valid_until,
+        eligibility,
+        applicability,
+        suitability,
+        context_weights,
+        bank_value: p.value.bank,
+        customer_value: p.value.customer,
+        propensity_model: p.propensity.model.clone(),
+        default_propensity: p.propensity.default,
+        lever: p.lever,
+        strategic,
+        fallback: p.fallback,
+        policy,
+        assignment: match p.assignment {
+            src::Assignment::Split => out::Assignment::Split,
+            src::Assignment::Bandit => out::Assignment::Bandit,
+        },
+        treatments,
+    })
+}
+
+fn treatment(c: &src::Catalogue, t: &src::Treatment, path: &str) -> Result<out::Treatment> {
+    check_id(&t.id, &format!("{path}.id"))?;
+    non_negative(t.weight, &format!("{path}.weight"))?;
+    for (i, x) in t.beta.iter().enumerate() {
+        if !(x.is_finite() && *x > 0.0) {
+            return Err(Error::catalogue(format!("{path}.beta[{i}]"), "expected a number above 0"));
+        }
+    }
+    if !t.creative.contains_key(&c.default_locale) {
+        return Err(Error::catalogue(
+            format!("{path}.creative"),
+            format!("expected a creative for the default locale {:?}", c.default_locale),
+        ));
+    }
+    check_count(t.creative.len() + t.compact.len(), MAX_CREATIVES, &format!("{path}.creative"))?;
+    let mut creatives = Vec::new();
+    for (form, field, map) in [(out::FormFactor::Large, "creative", &t.creative), (out::FormFactor::Compact, "compact", &t.compact)] {
+        for (locale, cr) in map {
+            let cpath = format!("{path}.{field}.{locale}");
+            check_id(locale, &cpath)?;
+            creatives.push(creative(c, cr, locale, form, &cpath)?);
+        }
+    }
+    Ok(out::Treatment { id: t.id.clone(), weight: t.weight, alpha: t.beta[0], beta: t.beta[1], creatives })
+}
+
+fn creative(c: &src::Catalogue, cr: &src::Creative, locale: &str, form: out::FormFactor, path: &str) -> Result<out::Creative> {
+    for (field, text) in [("title", &cr.title), ("body", &cr.body), ("cta", &cr.cta), ("href", &cr.href)] {
+        check_text(text, &format!("{path}.{field}"))?;
+    }
+    if cr.title.trim().is_empty() {
+        return Err(Error::catalogue(format!("{path}.title"), "expected a non-empty title"));
+    }
+    check_link(&cr.href, &c.allowed_link_hosts, &format!("{path}.href"))?;
+    let image = match &cr.image {
+        None => None,
+        Some(img) => {
+            check_text(&img.src, &format!("{path}.image.src"))?;
+            check_text(&img.alt, &format!("{path}.image.alt"))?;
+            check_link(&img.src, &c.allowed_link_hosts, &format!("{path}.image.src"))?;
+            if img.width == 0 || img.height == 0 {
+                return Err(Error::catalogue(format!("{path}.image"), "width and height must be above 0 (they reserve the image's space)"));
+            }
+            Some(out::Image { src: img.src.clone(), width: img.width, height: img.height, alt: img.alt.clone() })
+        }
+    };
+    Ok(out::Creative {
+        locale: locale.to_string(),
+        form,
+        title: cr.title.clone(),
+        body: cr.body.clone(),
+        cta: cr.cta.clone(),
+        href: cr.href.clone(),
+        image,
+    })
+}
+
+/// The host of an absolute `https:` link, or `None` for a same-origin path.
+pub fn link_host(href: &str) -> std::result::Result<Option<&str>, &'static str> {
+    if let Some(rest) = href.strip_prefix("https://") {
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = &rest[..end];
+        if authority.contains('@') {
+            return Err("links may not carry user information");
+        }
+        let host = authority.split(':').next().unwrap_or("");
+        if host.is_empty() {
+            return Err("link has no host");
+        }
+        Ok(Some(host))
+    } else if href.starts_with('/') && !href.starts_with("//") {
+        Ok(None)
+    } else {
+        Err("expected an https: URL or a path starting with /")
+    }
+}
+
+fn check_link(href: &str, allowed: &[String], path: &str) -> Result<()> {
+    match link_host(href) {
+        Err(reason) => Err(Error::catalogue(path, reason)),
+        Ok(None) => Ok(()),
+        Ok(Some(host)) if allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) => Ok(()),
+        Ok(Some(host)) => Err(Error::catalogue(path, format!("host {host:?} is not in allowedLinkHosts"))),
+    }
+}
+
+fn policy_override(o: &src::PolicyOverride, path: &str) -> Result<out::PolicyOverride> {
+    Ok(out::PolicyOverride {
+        dismiss_cooldown_days: o.dismiss_cooldown_days,
+        caps: o.caps.as_ref().map(|c| caps(c, &format!("{path}.caps"))).transpose()?,
+        suppress_after_conversion: o.suppress_after_conversion,
+        rest_after_ignored: rest(o.rest_after_ignored, &format!("{path}.restAfterIgnored"))?,
+    })
+}
+
+fn caps(caps: &[src::Cap], path: &str) -> Result<Vec<out::Cap>> {
+    check_count(caps.len(), MAX_SMALL_LIST, path)?;
+    caps.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.impressions == 0 || c.days == 0 {
+                return Err(Error::catalogue(format!("{path}[{i}]"), "impressions and days must be at least 1"));
+            }
+            Ok(out::Cap { impressions: c.impressions, days: c.days })
+        })
+        .collect()
+}
+
+fn rest(r: Option<src::Rest>, path: &str) -> Result<Option<out::Rest>> {
+    match r {
+        Some(r) if r.impressions == 0 || r.days == 0 => {
+            Err(Error::catalogue(path, "impressions and days must be at least 1"))
+        }
+        Some(r) => Ok(Some(out::Rest { impressions: r.impressions, days: r.days })),
+        None => Ok(None),
+    }
+}
+
+fn time(text: &str, path: &str) -> Result<Timestamp> {
+    parse_rfc3339(text, path).map_err(|e| match e {
+        Error::InvalidArgument { path, message } => Error::InvalidCatalogue { path, message },
+        other => other,
+    })
+}
+
+fn check_id(id: &str, path: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_ID_BYTES || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::catalogue(
+            path,
+            format!("expected an identifier of 1 to {MAX_ID_BYTES} bytes without spaces, found {id:?}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_text(text: &str, path: &str) -> Result<()> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(Error::catalogue(path, format!("longer than {MAX_TEXT_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+fn check_count(n: usize, max: usize, path: &str) -> Result<()> {
+    if n > max {
+        return Err(Error::catalogue(path, format!("{n} entries, at most {max} allowed")));
+    }
+    Ok(())
+}
+
+fn number(x: f64, path: &str) -> Result<()> {
+    if !x.is_finite() {
+        return Err(Error::catalogue(path, "expected a finite number"));
+    }
+    Ok(())
+}
+
+fn non_negative(x: f64, path: &str) -> Result<()> {
+    if !(x.is_finite() && x >= 0.0) {
+        return Err(Error::catalogue(path, "expected a number of 0 or more"));
+    }
+    Ok(())
+}
+
+fn unique<'a>(ids: impl Iterator<Item = &'a str>, path: &str, field: &str) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    for (i, id) in ids.enumerate() {
+        if !seen.insert(id) {
+            return Err(Error::catalogue(format!("{path}[{i}].{field}"), format!("duplicate id {id:?}")));
+        }
+    }
+    Ok(())
+}

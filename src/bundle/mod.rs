@@ -1,0 +1,78 @@
+//! Bundles: the signed, compact form of a proposition catalogue, and how a host loads one.
+//!
+//! Marketing authors a [`catalogue`] (JSON); [`compile`] validates it into the binary
+//! [`model`]; [`envelope`] signs it with an Ed25519 key from [`keys`]. A host calls [`load`]
+//! with the bytes and the public keys it trusts: the envelope is checked and the signature
+//! verified before the payload is decoded, then the payload's own consistency, its validity
+//! window and its version are checked. Nothing is trusted before it is verified, and every
+//! failure has its own [`crate::Error`] code.
+
+#[cfg(feature = "compiler")]
+pub mod catalogue;
+#[cfg(feature = "compiler")]
+pub mod compile;
+pub mod envelope;
+pub mod keys;
+pub mod limits;
+pub mod model;
+
+use crate::condition::Prepared;
+use crate::time::{format_rfc3339, Timestamp};
+use crate::{Error, Result};
+pub use envelope::Header;
+pub use keys::{KeyId, TrustedKeys};
+pub use model::Payload;
+
+/// What a host knows when it loads a bundle.
+#[derive(Debug, Clone)]
+pub struct LoadOptions<'k> {
+    /// The public keys bundles may be signed with.
+    pub trusted_keys: &'k TrustedKeys,
+    /// The current time; a bundle is used only inside its validity window.
+    pub now: Timestamp,
+    /// The version already in use, if any: an older bundle is refused (no rollback).
+    pub min_version: Option<u64>,
+}
+
+/// A verified, decoded and checked bundle, ready to decide from.
+#[derive(Debug)]
+pub struct Bundle {
+    pub header: Header,
+    pub payload: Payload,
+    /// The catalogue's conditions with their regular expressions compiled.
+    pub conditions: Prepared,
+    /// Size of the bundle in bytes.
+    pub size: usize,
+}
+
+/// Verifies, decodes and checks a bundle.
+pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Bundle> {
+    let (header, payload_bytes) = envelope::open(bytes, options.trusted_keys)?;
+    let payload = envelope::decode(payload_bytes)?;
+    payload.catalogue.check()?;
+    if payload.expires_at <= payload.not_before {
+        return Err(Error::malformed("the validity window ends before it starts"));
+    }
+    if options.now < payload.not_before {
+        return Err(Error::NotYetValid {
+            not_before: format_rfc3339(payload.not_before),
+            now: format_rfc3339(options.now),
+        });
+    }
+    if options.now >= payload.expires_at {
+        return Err(Error::Expired {
+            expires_at: format_rfc3339(payload.expires_at),
+            now: format_rfc3339(options.now),
+        });
+    }
+    if let Some(min_version) = options.min_version {
+        if payload.version < min_version {
+            return Err(Error::Rollback { version: payload.version, min_version });
+        }
+    }
+    let conditions = payload.catalogue.conditions.prepare()?;
+    Ok(Bundle { header, payload, conditions, size: bytes.len() })
+}
+
+#[cfg(all(test, feature = "compiler"))]
+pub(crate) mod tests;

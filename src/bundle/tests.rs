@@ -1,0 +1,313 @@
+//! Tests of the bundle life cycle: compile, seal, load, and every way loading refuses a bundle.
+
+use super::compile::{compile_json, read_catalogue_file};
+use super::envelope::{seal, seal_raw, HEADER_LEN, SIGNATURE_LEN};
+use super::keys::SigningKey;
+use super::limits::{MAX_BUNDLE_BYTES, MAX_ID_BYTES, MAX_PLACEMENTS};
+use super::{load, Bundle, LoadOptions, Payload, TrustedKeys};
+use crate::time::parse_rfc3339;
+use crate::{Error, Result};
+
+/// A development key derived from a fixed seed: for tests only.
+pub(crate) fn dev_key(n: u8) -> SigningKey {
+    SigningKey::from_seed(&[n; 32])
+}
+
+pub(crate) fn sample_payload() -> Payload {
+    let json = read_catalogue_file(concat!(env!("CARGO_MANIFEST_DIR"), "/www/catalogue.json")).unwrap();
+    compile_json(&json, at("2026-11-23T12:00:00Z")).unwrap()
+}
+
+fn at(text: &str) -> i64 {
+    parse_rfc3339(text, "test").unwrap()
+}
+
+fn trusting(keys: &[&SigningKey]) -> TrustedKeys {
+    let mut trusted = TrustedKeys::new();
+    for key in keys {
+        trusted.add(&key.public_key()).unwrap();
+    }
+    trusted
+}
+
+fn open(bytes: &[u8], trusted: &TrustedKeys, now: &str, min_version: Option<u64>) -> Result<Bundle> {
+    load(bytes, &LoadOptions { trusted_keys: trusted, now: at(now), min_version })
+}
+
+const NOW: &str = "2026-12-05T09:30:00Z";
+
+fn code<T>(r: Result<T>) -> &'static str {
+    failure(r).code()
+}
+
+/// The error of a result that must fail (without printing a whole payload when it does not).
+fn failure<T>(r: Result<T>) -> Error {
+    match r {
+        Ok(_) => panic!("expected an error, got a success"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn round_trip() {
+    let key = dev_key(1);
+    let payload = sample_payload();
+    let bytes = seal(&payload, &key).unwrap();
+    let bundle = open(&bytes, &trusting(&[&key]), NOW, None).unwrap();
+    assert_eq!(bundle.payload, payload);
+    assert_eq!(bundle.header.key_id, key.key_id());
+    assert_eq!(bundle.size, bytes.len());
+    assert_eq!(bundle.payload.catalogue.propositions.len(), 11);
+    assert_eq!(bundle.payload.catalogue.placements.len(), 4);
+    // Sealing is deterministic: the same catalogue and key give the same bytes.
+    assert_eq!(seal(&payload, &key).unwrap(), bytes);
+}
+
+#[test]
+fn every_single_bit_flip_is_rejected() {
+    let key = dev_key(1);
+    let bytes = seal(&sample_payload(), &key).unwrap();
+    let trusted = trusting(&[&key]);
+    let mut flipped = bytes.clone();
+    for bit in 0..bytes.len() * 8 {
+        let (byte, mask) = (bit / 8, 1u8 << (bit % 8));
+        flipped[byte] ^= mask;
+        let code = code(open(&flipped, &trusted, NOW, None));
+        let expected: &[&str] = match byte {
+            0..=3 => &["bad_magic"],
+            4..=5 => &["unsupported_format_version"],
+            6..=13 => &["unknown_key"],
+            14..=17 => &["trailing_bytes", "malformed_payload", "too_large"],
+            _ => &["bad_signature"],
+        };
+        assert!(expected.contains(&code), "bit {bit} (byte {byte}) gave {code}");
+        flipped[byte] ^= mask;
+    }
+    assert_eq!(flipped, bytes);
+}
+
+#[test]
+fn trailing_and_missing_bytes_are_rejected() {
+    let key = dev_key(1);
+    let trusted = trusting(&[&key]);
+    let mut bytes = seal(&sample_payload(), &key).unwrap();
+    bytes.push(0);
+    let err = failure(open(&bytes, &trusted, NOW, None));
+    assert_eq!(err, Error::TrailingBytes { count: 1, after: "signature".into() });
+    bytes.truncate(bytes.len() - 2);
+    assert_eq!(code(open(&bytes, &trusted, NOW, None)), "malformed_payload");
+    assert_eq!(code(open(&bytes[..10], &trusted, NOW, None)), "malformed_payload");
+    assert_eq!(code(open(&[], &trusted, NOW, None)), "malformed_payload");
+
+    // A signed payload followed by bytes of its own: signed, but still refused.
+    let mut body = postcard::to_allocvec(&sample_payload()).unwrap();
+    body.extend_from_slice(&[1, 2, 3]);
+    let sealed = seal_raw(&body, &key).unwrap();
+    let err = failure(open(&sealed, &trusted, NOW, None));
+    assert_eq!(err, Error::TrailingBytes { count: 3, after: "payload".into() });
+}
+
+#[test]
+fn signed_garbage_is_malformed_not_a_panic() {
+    let key = dev_key(1);
+    let trusted = trusting(&[&key]);
+    for body in [&b""[..], b"\x00", b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", &[7u8; 300]] {
+        let sealed = seal_raw(body, &key).unwrap();
+        assert_eq!(code(open(&sealed, &trusted, NOW, None)), "malformed_payload");
+    }
+    // Well-formed postcard whose indices point outside their tables.
+    let mut payload = sample_payload();
+    payload.catalogue.propositions[0].segment = 999;
+    let sealed = seal(&payload, &key).unwrap();
+    let err = failure(open(&sealed, &trusted, NOW, None));
+    assert!(err.to_string().contains("propositions[0] names segment 999"), "{err}");
+}
+
+#[test]
+fn key_rotation() {
+    let (old, new) = (dev_key(1), dev_key(2));
+    let payload = sample_payload();
+    let by_old = seal(&payload, &old).unwrap();
+    let by_new = seal(&payload, &new).unwrap();
+    let both = trusting(&[&old, &new]);
+    assert!(open(&by_old, &both, NOW, None).is_ok());
+    assert!(open(&by_new, &both, NOW, None).is_ok());
+    let only_new = trusting(&[&new]);
+    let err = failure(open(&by_old, &only_new, NOW, None));
+    assert_eq!(err.code(), "unknown_key");
+    assert!(err.to_string().contains(&old.key_id().to_string()), "{err}");
+    assert_eq!(code(open(&by_new, &TrustedKeys::new(), NOW, None)), "unknown_key");
+
+    // The right key id with another key's signature.
+    let mut forged = by_new.clone();
+    forged[6..14].copy_from_slice(&old.key_id().0);
+    assert_eq!(code(open(&forged, &both, NOW, None)), "bad_signature");
+}
+
+#[test]
+fn rollback_is_refused() {
+    let key = dev_key(1);
+    let trusted = trusting(&[&key]);
+    let mut payload = sample_payload();
+    payload.version = 41;
+    let bytes = seal(&payload, &key).unwrap();
+    assert!(open(&bytes, &trusted, NOW, Some(41)).is_ok());
+    assert!(open(&bytes, &trusted, NOW, Some(40)).is_ok());
+    assert_eq!(
+        failure(open(&bytes, &trusted, NOW, Some(42))),
+        Error::Rollback { version: 41, min_version: 42 }
+    );
+}
+
+#[test]
+fn validity_window_edges() {
+    let key = dev_key(1);
+    let trusted = trusting(&[&key]);
+    let bytes = seal(&sample_payload(), &key).unwrap();
+    assert_eq!(code(open(&bytes, &trusted, "2026-10-31T23:59:59Z", None)), "not_yet_valid");
+    assert!(open(&bytes, &trusted, "2026-11-01T00:00:00Z", None).is_ok());
+    assert!(open(&bytes, &trusted, "2027-05-31T23:59:59Z", None).is_ok());
+    let err = failure(open(&bytes, &trusted, "2027-06-01T00:00:00Z", None));
+    assert_eq!(err.to_string(), "bundle expired at 2027-06-01T00:00:00Z (now is 2027-06-01T00:00:00Z)");
+}
+
+#[test]
+fn limits_are_enforced_before_allocating() {
+    let key = dev_key(1);
+    let trusted = trusting(&[&key]);
+    let mut huge = vec![0u8; MAX_BUNDLE_BYTES + 1];
+    huge[..4].copy_from_slice(b"OPMB");
+    assert_eq!(code(open(&huge, &trusted, NOW, None)), "too_large");
+
+    // A header announcing more payload than any bundle may carry.
+    let mut bytes = seal(&sample_payload(), &key).unwrap();
+    bytes[14..18].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(code(open(&bytes, &trusted, NOW, None)), "too_large");
+
+    // Too many placements, and too long an id, inside a validly signed payload.
+    let mut payload = sample_payload();
+    let placement = payload.catalogue.placements[0].clone();
+    payload.catalogue.placements = vec![placement; MAX_PLACEMENTS + 1];
+    let err = failure(open(&seal(&payload, &key).unwrap(), &trusted, NOW, None));
+    assert_eq!(err, Error::too_large("a list in the bundle", MAX_PLACEMENTS as u64, MAX_PLACEMENTS as u64 + 1));
+    let mut payload = sample_payload();
+    payload.catalogue.propositions[3].id = "x".repeat(MAX_ID_BYTES + 1);
+    let err = failure(open(&seal(&payload, &key).unwrap(), &trusted, NOW, None));
+    assert_eq!(err.code(), "too_large", "{err}");
+
+    // A length prefix claiming four billion placements, more than the bytes that follow could
+    // hold: malformed, and nothing is allocated for the claim.
+    let mut body = postcard::to_allocvec(&sample_payload()).unwrap();
+    let mut forged = Vec::new();
+    let placements_prefix = postcard::to_allocvec(&sample_payload().catalogue.placements).unwrap();
+    let at_placements = find(&body, &placements_prefix).expect("placements are encoded in the payload");
+    forged.extend_from_slice(&body[..at_placements]);
+    forged.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    forged.extend_from_slice(&body[at_placements + 1..]);
+    body = forged;
+    let err = failure(open(&seal_raw(&body, &key).unwrap(), &trusted, NOW, None));
+    assert_eq!(err.code(), "malformed_payload", "{err}");
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[test]
+fn envelope_header_fields() {
+    let key = dev_key(3);
+    let bytes = seal(&sample_payload(), &key).unwrap();
+    let header = super::envelope::read_header(&bytes).unwrap();
+    assert_eq!(header.format_version, 1);
+    assert_eq!(header.key_id, key.key_id());
+    assert_eq!(header.payload_len as usize, bytes.len() - HEADER_LEN - SIGNATURE_LEN);
+    let mut v2 = bytes.clone();
+    v2[4] = 2;
+    assert_eq!(
+        failure(super::envelope::read_header(&v2)),
+        Error::UnsupportedFormatVersion { found: 2, supported: 1 }
+    );
+    assert_eq!(code(super::envelope::read_header(b"PK\x03\x04 a zip file")), "bad_magic");
+}
+
+#[test]
+fn every_error_code_is_reached() {
+    let key = dev_key(1);
+    let trusted = trusting(&[&key]);
+    let bytes = seal(&sample_payload(), &key).unwrap();
+    let flip = |i: usize| {
+        let mut b = bytes.clone();
+        b[i] ^= 1;
+        code(open(&b, &trusted, NOW, None))
+    };
+    let mut reached = vec![flip(0), flip(4), flip(6), flip(bytes.len() - 1)];
+    reached.push(code(open(&bytes, &trusted, "2020-01-01T00:00:00Z", None)));
+    reached.push(code(open(&bytes, &trusted, "2030-01-01T00:00:00Z", None)));
+    reached.push(code(open(&bytes, &trusted, NOW, Some(u64::MAX))));
+    reached.push(code(open(&vec![b'O'; MAX_BUNDLE_BYTES + 1], &trusted, NOW, None)));
+    reached.push(code(open(&[bytes.clone(), vec![0]].concat(), &trusted, NOW, None)));
+    reached.push(code(open(&seal_raw(b"", &key).unwrap(), &trusted, NOW, None)));
+    reached.push(code(TrustedKeys::new().add(&[0; 32])));
+    reached.push(code(compile_json("{}", 0)));
+    reached.push(code(compile_json(&catalogue_with(r#""eligibility": {"age": {"$gte": []}}"#), 0)));
+    reached.push(code(parse_rfc3339("yesterday", "now")));
+    reached.push(code(read_catalogue_file("/nonexistent/catalogue.json")));
+    for c in Error::CODES {
+        assert!(reached.contains(c), "no test reaches error code {c}");
+    }
+}
+
+/// The sample catalogue with extra fields spliced into its first proposition.
+fn catalogue_with(fields: &str) -> String {
+    let json = read_catalogue_file(concat!(env!("CARGO_MANIFEST_DIR"), "/www/catalogue.json")).unwrap();
+    json.replacen("\"id\": \"spaar-spektakel\",", &format!("\"id\": \"spaar-spektakel\", {fields},"), 1)
+        .replacen("\"eligibility\": {\n        \"age\": {\n          \"$gte\": 18\n        }\n      },", "", 1)
+}
+
+#[test]
+fn catalogue_errors_carry_a_json_path() {
+    let cases = [
+        (r#""value": {"bank": "lots", "customer": 1}"#, "propositions[0].value.bank", "invalid type"),
+        (r#""typo": 1"#, "propositions[0].typo", "unknown field"),
+        (r#""fallback": "yes""#, "propositions[0].fallback", "expected a boolean"),
+        (r#""eligibility": {"age": {"$gte": []}}"#, "propositions[0].eligibility.age.$gte", ""),
+        (r#""eligibility": {"age": {"$bogus": 1}}"#, "propositions[0].eligibility.age", "$bogus"),
+    ];
+    for (fields, path, message) in cases {
+        let err = failure(compile_json(&catalogue_with(fields), 0));
+        assert!(err.to_string().starts_with(&format!("{path}")), "{fields}: {err}");
+        assert!(err.to_string().contains(message), "{fields}: {err}");
+    }
+    let json = read_catalogue_file(concat!(env!("CARGO_MANIFEST_DIR"), "/www/catalogue.json")).unwrap();
+    let semantic = [
+        ("\"slots\": 3", "\"slots\": 0", "placements[0].slots: expected 1 to 12 slots"),
+        ("\"minService\": 1", "\"minService\": 9", "placements[0].minService: cannot exceed slots (3)"),
+        ("\"id\": \"afloswijzer\"", "\"id\": \"spaar-spektakel\"", "propositions[1].id: duplicate id \"spaar-spektakel\""),
+        ("\"href\": \"https://www.example-bank.nl/app\"", "\"href\": \"https://evil.example/app\"", "propositions[9].treatments[0].creative.nl.href: host \"evil.example\" is not in allowedLinkHosts"),
+        ("\"href\": \"/contact\"", "\"href\": \"javascript:alert(1)\"", "propositions[8].treatments[0].creative.nl.href: expected an https: URL or a path starting with /"),
+        ("\"default\": 0.5", "\"default\": 1.5", "propositions[10].propensity.default: expected a probability from 0 to 1"),
+        ("\"until\": \"2027-06-01T00:00:00Z\"", "\"until\": \"2026-06-01T00:00:00Z\"", "valid.until: must be after valid.from"),
+        ("\"from\": \"2026-11-01T00:00:00Z\"", "\"from\": \"1 November\"", "valid.from: expected an RFC 3339 date-time"),
+        ("\"savings\": 20", "\"savngs\": 20", "arbitration.strategic.segments.savngs: no proposition has this segment"),
+        ("\"fallback\": true", "\"fallback\": true, \"segment\": \"x\"", "propositions[5]: duplicate field `segment`"),
+        ("\"defaultLocale\": \"nl\"", "\"defaultLocale\": \"de\"", "propositions[0].treatments[0].creative: expected a creative for the default locale \"de\""),
+    ];
+    for (from, to, expected) in semantic {
+        assert!(json.contains(from), "sample catalogue lacks {from}");
+        let err = failure(compile_json(&json.replacen(from, to, 1), 0));
+        assert!(err.to_string().starts_with(expected), "{to}: got {err}");
+    }
+    let err = failure(compile_json("{\"catalogue\": ", 0));
+    assert_eq!(err.code(), "invalid_catalogue");
+    assert!(err.to_string().contains("line 1"), "{err}");
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/catalogue.schema.json"))
+        .unwrap_or_default();
+    assert!(
+        committed == super::catalogue::schema_json(),
+        "schema/catalogue.schema.json is out of date: run `cargo run --features cli -- schema > schema/catalogue.schema.json`"
+    );
+}

@@ -1,0 +1,61 @@
+//! The engine: one verified bundle, ready to decide from.
+//!
+//! Hosts load a bundle once (per page, per edge isolate) and keep the engine; everything it
+//! needs at decision time (compiled conditions, interned tables) is prepared at load.
+
+use crate::bundle::{self, Bundle, LoadOptions};
+use crate::time::Timestamp;
+use crate::Result;
+
+/// A loaded bundle.
+#[derive(Debug)]
+pub struct Engine {
+    bundle: Bundle,
+}
+
+impl Engine {
+    /// Verifies and loads a bundle; see [`bundle::load`] for every check it makes.
+    pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Engine> {
+        Ok(Engine { bundle: bundle::load(bytes, options)? })
+    }
+
+    /// The catalogue id the bundle was built from.
+    pub fn bundle_id(&self) -> &str {
+        &self.bundle.payload.bundle_id
+    }
+
+    /// The bundle's version; pass it as `min_version` when loading the next one.
+    pub fn version(&self) -> u64 {
+        self.bundle.payload.version
+    }
+
+    pub fn issued_at(&self) -> Timestamp {
+        self.bundle.payload.issued_at
+    }
+
+    pub fn not_before(&self) -> Timestamp {
+        self.bundle.payload.not_before
+    }
+
+    pub fn expires_at(&self) -> Timestamp {
+        self.bundle.payload.expires_at
+    }
+
+    /// The signing key's id.
+    pub fn key_id(&self) -> String {
+        self.bundle.header.key_id.to_string()
+    }
+
+    pub fn proposition_count(&self) -> usize {
+        self.bundle.payload.catalogue.propositions.len()
+    }
+
+    pub fn placement_ids(&self) -> impl Iterator<Item = &str> {
+        self.bundle.payload.catalogue.placements.iter().map(|p| p.id.as_str())
+    }
+
+    /// The whole bundle, for inspection.
+    pub fn bundle(&self) -> &Bundle {
+        &self.bundle
+    }
+}

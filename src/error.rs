@@ -1,0 +1,137 @@
+//! The one error type of opmaat.
+//!
+//! Every failure anywhere in the crate (loading a bundle, compiling a catalogue, a bad argument
+//! from JavaScript) is one of these variants. Each variant has a stable, machine-readable
+//! [`Error::code`] that hosts can branch on: the Wasm shell turns it into a JS `Error` whose
+//! `code` property carries it, and the CLI prints it. Codes are never renamed or reused; new
+//! variants get new codes.
+
+use std::fmt;
+
+/// What went wrong, with what a reader needs to fix it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The bytes do not start with the bundle magic: not an opmaat bundle at all.
+    #[error("not an opmaat bundle: the first bytes are {found:02x?}, expected {expected:02x?} (\"OPMB\")")]
+    BadMagic { found: Vec<u8>, expected: [u8; 4] },
+
+    /// The envelope's format version is one this build cannot read.
+    #[error("bundle format version {found} is not supported (this build reads version {supported}); update opmaat or rebuild the bundle")]
+    UnsupportedFormatVersion { found: u16, supported: u16 },
+
+    /// The bundle was signed with a key that is not among the trusted keys.
+    #[error("bundle is signed with key {key_id}, which is not a trusted key (trusted: {trusted})")]
+    UnknownKey { key_id: String, trusted: String },
+
+    /// A public or private key could not be used: wrong length, not canonical, small order, or a
+    /// key id that does not belong to the key.
+    #[error("invalid key {what}: {reason}")]
+    InvalidKey { what: String, reason: String },
+
+    /// The Ed25519 signature does not verify: the bundle was altered or signed with another key.
+    #[error("bundle signature does not verify with trusted key {key_id}: the bundle was altered or not signed by that key")]
+    BadSignature { key_id: String },
+
+    /// The bundle's validity window has not started yet.
+    #[error("bundle is not valid before {not_before} (now is {now})")]
+    NotYetValid { not_before: String, now: String },
+
+    /// The bundle's validity window has ended.
+    #[error("bundle expired at {expires_at} (now is {now})")]
+    Expired { expires_at: String, now: String },
+
+    /// The bundle is older than the one in use: loading it would roll the catalogue back.
+    #[error("bundle version {version} is older than version {min_version} already in use (rollback refused)")]
+    Rollback { version: u64, min_version: u64 },
+
+    /// Something is over a size or count limit; checked before anything is allocated for it.
+    #[error("{what} is too large: {actual} exceeds the limit of {limit}")]
+    TooLarge { what: String, limit: u64, actual: u64 },
+
+    /// Bytes follow the end of the bundle (after the signature, or after the payload).
+    #[error("{count} unexpected byte(s) after the end of the {after}")]
+    TrailingBytes { count: u64, after: String },
+
+    /// The signed payload or the envelope around it could not be decoded.
+    #[error("malformed bundle: {detail}")]
+    MalformedPayload { detail: String },
+
+    /// A catalogue (source JSON) is not valid; `path` is a JSON path such as
+    /// `propositions[3].value.bank`.
+    #[error("{path}: {message}")]
+    InvalidCatalogue { path: String, message: String },
+
+    /// A targeting condition is not valid in strict mode; `path` is its JSON path.
+    #[error("{path}: {message}")]
+    InvalidCondition { path: String, message: String },
+
+    /// An argument passed to the API (an option, a timestamp, a key map) is not valid.
+    #[error("{path}: {message}")]
+    InvalidArgument { path: String, message: String },
+
+    /// Reading or writing a file failed (CLI only).
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+}
+
+impl Error {
+    /// The stable machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadMagic { .. } => "bad_magic",
+            Error::UnsupportedFormatVersion { .. } => "unsupported_format_version",
+            Error::UnknownKey { .. } => "unknown_key",
+            Error::InvalidKey { .. } => "invalid_key",
+            Error::BadSignature { .. } => "bad_signature",
+            Error::NotYetValid { .. } => "not_yet_valid",
+            Error::Expired { .. } => "expired",
+            Error::Rollback { .. } => "rollback",
+            Error::TooLarge { .. } => "too_large",
+            Error::TrailingBytes { .. } => "trailing_bytes",
+            Error::MalformedPayload { .. } => "malformed_payload",
+            Error::InvalidCatalogue { .. } => "invalid_catalogue",
+            Error::InvalidCondition { .. } => "invalid_condition",
+            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::Io { .. } => "io",
+        }
+    }
+
+    /// Every code, in declaration order; documentation and tests read this list.
+    pub const CODES: &'static [&'static str] = &[
+        "bad_magic",
+        "unsupported_format_version",
+        "unknown_key",
+        "invalid_key",
+        "bad_signature",
+        "not_yet_valid",
+        "expired",
+        "rollback",
+        "too_large",
+        "trailing_bytes",
+        "malformed_payload",
+        "invalid_catalogue",
+        "invalid_condition",
+        "invalid_argument",
+        "io",
+    ];
+
+    pub(crate) fn too_large(what: impl fmt::Display, limit: u64, actual: u64) -> Error {
+        Error::TooLarge { what: what.to_string(), limit, actual }
+    }
+
+    pub(crate) fn malformed(detail: impl fmt::Display) -> Error {
+        Error::MalformedPayload { detail: detail.to_string() }
+    }
+
+    #[cfg(feature = "compiler")]
+    pub(crate) fn catalogue(path: impl fmt::Display, message: impl fmt::Display) -> Error {
+        Error::InvalidCatalogue { path: path.to_string(), message: message.to_string() }
+    }
+
+    pub fn argument(path: impl fmt::Display, message: impl fmt::Display) -> Error {
+        Error::InvalidArgument { path: path.to_string(), message: message.to_string() }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

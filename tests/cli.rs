@@ -1,0 +1,139 @@
+//! The `opmaat` CLI as a user runs it: the README's command-line example, key files, exit
+//! statuses and error output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CLI: &str = env!("CARGO_BIN_EXE_opmaat");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A fresh, empty working directory under target/.
+fn workdir(name: &str) -> PathBuf {
+    let dir = Path::new(ROOT).join("target/cli-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(CLI).args(args).current_dir(dir).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The lines of the README's fenced `sh` block that run `opmaat`.
+fn readme_commands() -> Vec<Vec<String>> {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .map(|b| b.split("```").next().unwrap())
+        .find(|b| b.trim_start().starts_with("opmaat "))
+        .expect("README has an `opmaat` command-line example");
+    block
+        .lines()
+        .filter(|l| l.starts_with("opmaat "))
+        .map(|l| l.split_whitespace().skip(1).map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn the_readme_example_runs() {
+    let dir = workdir("readme");
+    std::fs::create_dir_all(dir.join("www")).unwrap();
+    std::fs::copy(Path::new(ROOT).join("www/catalogue.json"), dir.join("www/catalogue.json")).unwrap();
+    let commands = readme_commands();
+    assert_eq!(commands.len(), 4);
+    for args in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&dir, &args);
+        assert!(out.status.success(), "opmaat {}: {}", args.join(" "), stderr(&out));
+    }
+    let inspect = stdout(&run(&dir, &["inspect", "bank-nl-web.opb"]));
+    assert!(inspect.contains("propositions  11 (5 sales, 5 service, 1 loyalty)"), "{inspect}");
+    assert!(inspect.contains("catalogue     bank-nl-web version 1"), "{inspect}");
+}
+
+#[test]
+fn keygen_protects_the_private_key() {
+    let dir = workdir("keygen");
+    let out = run(&dir, &["keygen", "--out", "k.key"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    let public = std::fs::read_to_string(dir.join("k.key.pub")).unwrap();
+    assert!(printed.contains(&format!("public key: {}", public.trim())), "{printed}");
+    assert!(printed.lines().next().unwrap().starts_with("key id:     "), "{printed}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("k.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = run(&dir, &["keygen", "--out", "k.key"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).starts_with("error[io]: k.key:"), "{}", stderr(&again));
+}
+
+#[test]
+fn errors_name_their_code_and_place() {
+    let dir = workdir("errors");
+    assert!(run(&dir, &["keygen", "--out", "k.key"]).status.success());
+    let bad = std::fs::read_to_string(Path::new(ROOT).join("www/catalogue.json"))
+        .unwrap()
+        .replacen("\"bank\": 15", "\"bank\": \"lots\"", 1);
+    std::fs::write(dir.join("bad.json"), bad).unwrap();
+    let out = run(&dir, &["build", "bad.json", "--key", "k.key", "--out", "x.opb"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("error[invalid_catalogue]: bad.json: propositions[0].value.bank: invalid type: string \"lots\", expected f64"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("x.opb").exists());
+
+    std::fs::copy(Path::new(ROOT).join("www/catalogue.json"), dir.join("c.json")).unwrap();
+    let built = run(&dir, &["build", "c.json", "--key", "k.key", "--out", "c.opb", "--issued-at", "2026-11-23T12:00:00Z"]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    let expired = run(&dir, &["verify", "c.opb", "--pub", "k.key.pub", "--now", "2027-06-01T00:00:00Z"]);
+    assert_eq!(expired.status.code(), Some(1));
+    assert!(stderr(&expired).starts_with("error[expired]: bundle expired at 2027-06-01T00:00:00Z"), "{}", stderr(&expired));
+    assert!(run(&dir, &["keygen", "--out", "other.key"]).status.success());
+    let unknown = run(&dir, &["verify", "c.opb", "--pub", "other.key.pub", "--now", "2026-12-01T00:00:00Z"]);
+    assert!(stderr(&unknown).starts_with("error[unknown_key]"), "{}", stderr(&unknown));
+    let rotated = run(&dir, &["verify", "c.opb", "--pub", "other.key.pub", "--pub", "k.key.pub", "--now", "2026-12-01T00:00:00Z"]);
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+
+    let mut bytes = std::fs::read(dir.join("c.opb")).unwrap();
+    bytes.push(0);
+    std::fs::write(dir.join("t.opb"), &bytes).unwrap();
+    let inspect = stdout(&run(&dir, &["inspect", "t.opb"]));
+    assert!(inspect.contains("1 TRAILING"), "{inspect}");
+    let trailing = run(&dir, &["verify", "t.opb", "--pub", "k.key.pub", "--now", "2026-12-01T00:00:00Z"]);
+    assert!(stderr(&trailing).starts_with("error[trailing_bytes]"), "{}", stderr(&trailing));
+}
+
+#[test]
+fn inspect_json_prints_the_whole_payload() {
+    let dir = workdir("inspect-json");
+    assert!(run(&dir, &["keygen", "--out", "k.key"]).status.success());
+    let catalogue = Path::new(ROOT).join("www/catalogue.json");
+    let built = run(&dir, &["build", catalogue.to_str().unwrap(), "--key", "k.key", "--out", "c.opb"]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    let out = run(&dir, &["inspect", "c.opb", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["bundleId"], "bank-nl-web");
+    assert_eq!(json["catalogue"]["propositions"].as_array().unwrap().len(), 11);
+    assert_eq!(json["catalogue"]["placements"][0]["id"], "overview");
+}
+
+#[test]
+fn schema_command_prints_the_committed_schema() {
+    let out = run(Path::new(ROOT), &["schema"]);
+    let committed = std::fs::read_to_string(Path::new(ROOT).join("schema/catalogue.schema.json")).unwrap();
+    assert_eq!(stdout(&out), committed);
+}
