@@ -87,13 +87,18 @@ fixtures() {
 run_tests() {
   say "test: native (unit, integration, doc)"
   cargo test --features cli
+  say "test: GrowthBook conformance, native (every case by name)"
+  cargo test --features compiler --test conformance -- --nocapture
 
   say "test: Wasm in Node"
   cargo test --target "$WASM_TARGET" --test wasm
+  cargo test --target "$WASM_TARGET" --features compiler --test conformance -- --nocapture
 
   say "test: Wasm in headless Chromium"
   CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_USE_BROWSER=1 \
     cargo test --target "$WASM_TARGET" --test wasm
+  CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_USE_BROWSER=1 \
+    cargo test --target "$WASM_TARGET" --features compiler --test conformance -- --nocapture
 
   say "test: the npm package in Node"
   node --test tests/node/

@@ -3,8 +3,15 @@
 //! `chooseVariation`, `inNamespace` and `getEqualWeights`, each reported by name.
 //!
 //! Conditions take the real path: compiled in lenient mode, the pool serialised with postcard
-//! and read back, prepared, then evaluated.
+//! and read back, prepared, then evaluated. The same suite runs natively and, built for
+//! wasm32, in Node and in headless Chromium (see build.sh); run it with `--nocapture` to see
+//! every case by name.
 #![cfg(feature = "compiler")]
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::{console_log as say, wasm_bindgen_test as test};
+#[cfg(not(target_arch = "wasm32"))]
+use std::println as say;
 
 use opmaat::condition::{self, Compiler, Mode, Pool};
 use serde_json::{Map, Value};
@@ -23,11 +30,11 @@ impl Report {
     fn check(&mut self, section: &str, name: &str, outcome: Result<(), String>) {
         match outcome {
             Ok(()) => {
-                println!("ok {section}: {name}");
+                say!("ok {section}: {name}");
                 self.passed += 1;
             }
             Err(why) => {
-                println!("FAILED {section}: {name}: {why}");
+                say!("FAILED {section}: {name}: {why}");
                 self.failures.push(format!("{section}: {name}: {why}"));
             }
         }
@@ -167,7 +174,7 @@ fn growthbook_conformance_suite() {
             report.check(name, &label, run(case));
         }
     }
-    println!("{} of {total} conformance cases passed", report.passed);
+    say!("{} of {total} conformance cases passed", report.passed);
     assert!(
         report.failures.is_empty(),
         "{} failing case(s):\n{}",
