@@ -5,6 +5,7 @@
 #   ./build.sh build   build the Wasm package into pkg/ and the native CLI; print the .wasm size
 #   ./build.sh test    setup + build + every test suite
 #   ./build.sh demo    setup + build + sign the sample catalogue + serve www/ on 127.0.0.1
+#   ./build.sh bench   setup + the benchmarks (reported, never asserted)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -117,10 +118,23 @@ demo() {
   node www/serve.mjs --port "$DEMO_PORT"
 }
 
+# ---------------------------------------------------------------------------------------------
+bench() {
+  say "bench: conditions, native (release without LTO)"
+  cargo test --profile cli --features compiler --lib -- --ignored --nocapture benchmark_thousand_conditions
+
+  say "bench: conditions, Wasm in Node vs GrowthBook's JS SDK"
+  cargo build -p opmaat-bench-conditions --release --target "$WASM_TARGET"
+  wasm-bindgen "target/$WASM_TARGET/release/opmaat_bench_conditions.wasm" --target web \
+    --out-dir target/bench-conditions
+  node benches/conditions-wasm/bench.mjs
+}
+
 case "${1:-}" in
   setup) setup ;;
   build) setup; build ;;
   test) setup; build; fixtures; run_tests; say "all suites passed" ;;
   demo) setup; build; demo ;;
-  *) echo "usage: ./build.sh setup|build|test|demo" >&2; exit 2 ;;
+  bench) setup; bench ;;
+  *) echo "usage: ./build.sh setup|build|test|demo|bench" >&2; exit 2 ;;
 esac
