@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::ir::{CmpRhs, JsType, JsonNode, Node, Pool, RelOp, Scalar, Span, ValueSet};
 use super::{
-    js, regex, version, CondId, Mode, MAX_CONDITION_DEPTH, MAX_IR_DEPTH, MAX_POOL_NODES,
+    coerce, regex, version, CondId, Mode, MAX_CONDITION_DEPTH, MAX_IR_DEPTH, MAX_POOL_NODES,
     MAX_REGEX_LEN,
 };
 use crate::{Error, Result};
@@ -225,7 +225,7 @@ impl Compiler {
                 let text = self.intern(s)?;
                 self.push(Node::LooseStr { text, number: canonical_number(s) })
             }
-            Value::Number(n) => self.push(Node::LooseNum(js::number_of(n))),
+            Value::Number(n) => self.push(Node::LooseNum(coerce::number_of(n))),
             Value::Bool(b) => self.push(Node::Truthy(*b)),
             Value::Null => self.push(Node::IsNull),
             Value::Object(map) if is_operator_object(map) => {
@@ -320,7 +320,7 @@ impl Compiler {
                     return self.invalid(at, "expected true or false");
                 }
                 let null = self.push(Node::IsNull)?;
-                self.negate_if(js::truthy(arg), null)
+                self.negate_if(coerce::truthy(arg), null)
             }
             "$type" => match arg.as_str().and_then(type_from_name) {
                 Some(t) => self.push(Node::Type(t)),
@@ -369,7 +369,7 @@ impl Compiler {
                 let text = self.intern(s)?;
                 self.push(Node::StrictEq(Scalar::Str(text)))
             }
-            Value::Number(n) => self.push(Node::StrictEq(Scalar::Num(js::number_of(n)))),
+            Value::Number(n) => self.push(Node::StrictEq(Scalar::Num(coerce::number_of(n)))),
             Value::Bool(b) => self.push(Node::StrictEq(Scalar::Bool(*b))),
             Value::Array(_) | Value::Object(_) => self.invalid(
                 at,
@@ -381,14 +381,14 @@ impl Compiler {
     /// `$lt` and friends: the operand after JavaScript's `ToPrimitive`.
     fn compare(&mut self, op: RelOp, arg: &Value, at: &str) -> Res<u32> {
         let rhs = match arg {
-            Value::Number(n) => CmpRhs::Num(js::number_of(n)),
+            Value::Number(n) => CmpRhs::Num(coerce::number_of(n)),
             _ if self.mode == Mode::Strict && !arg.is_string() => {
                 return self.invalid(at, "expected a number or string");
             }
-            Value::Null | Value::Bool(_) => CmpRhs::Num(js::to_number(arg)),
+            Value::Null | Value::Bool(_) => CmpRhs::Num(coerce::to_number(arg)),
             Value::String(_) | Value::Array(_) | Value::Object(_) => {
-                let text = js::to_js_string(arg);
-                let number = js::string_to_number(&text);
+                let text = coerce::to_js_string(arg);
+                let number = coerce::string_to_number(&text);
                 CmpRhs::Str { text: self.intern(&text)?, number }
             }
         };
@@ -402,7 +402,7 @@ impl Compiler {
                 return self.invalid(at, "expected the id of a saved group (a string)");
             }
             // GrowthBook looks the operand up as a property name: String(operand).
-            let id = js::to_js_string(arg).into_owned();
+            let id = coerce::to_js_string(arg).into_owned();
             return self.saved_group(negate, &Value::String(id), at);
         };
         let set = match self.saved_groups.get(id) {
@@ -455,7 +455,7 @@ impl Compiler {
             match item {
                 Value::String(s) if fold => set.strings.push(s.to_lowercase()),
                 Value::String(s) => set.strings.push(s.clone()),
-                Value::Number(n) => set.numbers.push(js::number_of(n) + 0.0),
+                Value::Number(n) => set.numbers.push(coerce::number_of(n) + 0.0),
                 Value::Bool(true) => set.has_true = true,
                 Value::Bool(false) => set.has_false = true,
                 Value::Null => set.has_null = true,
@@ -503,7 +503,7 @@ impl Compiler {
         let node = match v {
             Value::Null => JsonNode::Null,
             Value::Bool(b) => JsonNode::Bool(*b),
-            Value::Number(n) => JsonNode::Num(js::number_of(n)),
+            Value::Number(n) => JsonNode::Num(coerce::number_of(n)),
             Value::String(s) => JsonNode::Str(self.intern(s)?),
             Value::Array(items) => {
                 let mut ids = Vec::with_capacity(items.len());
@@ -711,8 +711,8 @@ fn type_from_name(name: &str) -> Option<JsType> {
 /// The number whose JavaScript string form is exactly `s`, so that `number + "" === s` can be
 /// decided by comparing numbers.
 fn canonical_number(s: &str) -> Option<f64> {
-    let n = js::string_to_number(s);
-    (js::number_to_string(n) == s).then_some(n)
+    let n = coerce::string_to_number(s);
+    (coerce::number_to_string(n) == s).then_some(n)
 }
 
 /// `path.key`, or `path["key"]` when the key is not a plain word.

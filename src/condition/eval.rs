@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::ir::{span_range, CmpRhs, JsType, JsonNode, Node, RelOp, Scalar, Span, ValueSet};
-use super::js::{self, Primitive};
+use super::coerce::{self, Primitive};
 use super::prepare::Prepared;
 use super::version::{compare_padded, version_input};
 use super::{Attributes, CondId};
@@ -155,8 +155,8 @@ impl Prepared {
             Node::NotValue(c) => !self.value(c, v),
             Node::LooseStr { text, number } => loose_str_eq(v, self.string(text), number),
             Node::LooseStrFolded(text) => folded_str_eq(v, self.string(text)),
-            Node::LooseNum(x) => js::to_number(v) == x,
-            Node::Truthy(b) => !v.is_null() && js::truthy(v) == b,
+            Node::LooseNum(x) => coerce::to_number(v) == x,
+            Node::Truthy(b) => !v.is_null() && coerce::truthy(v) == b,
             Node::IsNull => v.is_null(),
             Node::DeepEq(literal) => self.deep_eq(literal, v),
             Node::StrictEq(scalar) => self.strict_eq(scalar, v),
@@ -186,7 +186,7 @@ impl Prepared {
             },
             Node::Type(t) => js_type(v) == t,
             Node::Regex(pattern) => match self.matchers.get(pattern as usize) {
-                Some(m) => m.is_match(&js::to_js_string(v)),
+                Some(m) => m.is_match(&coerce::to_js_string(v)),
                 None => false,
             },
             Node::Version { op, rhs } => {
@@ -203,7 +203,7 @@ impl Prepared {
     fn strict_eq(&self, scalar: Scalar, v: &Value) -> bool {
         match (scalar, v) {
             (Scalar::Str(text), Value::String(s)) => s == self.string(text),
-            (Scalar::Num(x), Value::Number(n)) => js::number_of(n) == x,
+            (Scalar::Num(x), Value::Number(n)) => coerce::number_of(n) == x,
             (Scalar::Bool(b), Value::Bool(actual)) => b == *actual,
             _ => false,
         }
@@ -213,9 +213,9 @@ impl Prepared {
     /// else as numbers (NaN compares false).
     fn compare(&self, op: RelOp, rhs: CmpRhs, v: &Value) -> bool {
         match rhs {
-            CmpRhs::Num(b) => op.holds_f64(js::to_number(v), b),
-            CmpRhs::Str { text, number } => match js::to_primitive(v) {
-                Primitive::Str(a) => op.holds(js::cmp_js_strings(&a, self.string(text))),
+            CmpRhs::Num(b) => op.holds_f64(coerce::to_number(v), b),
+            CmpRhs::Str { text, number } => match coerce::to_primitive(v) {
+                Primitive::Str(a) => op.holds(coerce::cmp_js_strings(&a, self.string(text))),
                 Primitive::Num(a) => op.holds_f64(a, number),
             },
         }
@@ -229,7 +229,7 @@ impl Prepared {
         match (node, v) {
             (JsonNode::Null, Value::Null) => true,
             (JsonNode::Bool(b), Value::Bool(actual)) => b == actual,
-            (JsonNode::Num(x), Value::Number(n)) => js::number_of(n) == *x,
+            (JsonNode::Num(x), Value::Number(n)) => coerce::number_of(n) == *x,
             (JsonNode::Str(text), Value::String(s)) => s == self.string(*text),
             (JsonNode::Array(span), Value::Array(items)) => {
                 let expected = self.json_items(*span, 1);
@@ -283,17 +283,17 @@ impl RelOp {
 fn loose_str_eq(v: &Value, text: &str, number: Option<f64>) -> bool {
     match v {
         Value::String(s) => s == text,
-        Value::Number(n) => number.is_some_and(|x| js::number_of(n) == x),
+        Value::Number(n) => number.is_some_and(|x| coerce::number_of(n) == x),
         Value::Null => text == "null",
         Value::Bool(b) => text == if *b { "true" } else { "false" },
         Value::Object(_) => text == "[object Object]",
-        Value::Array(_) => js::to_js_string(v) == text,
+        Value::Array(_) => coerce::to_js_string(v) == text,
     }
 }
 
 /// `String(value).toLowerCase() === text`, `text` already lower case.
 fn folded_str_eq(v: &Value, text: &str) -> bool {
-    let s = js::to_js_string(v);
+    let s = coerce::to_js_string(v);
     if s.is_ascii() {
         s.len() == text.len()
             && s.bytes().zip(text.bytes()).all(|(a, b)| a.to_ascii_lowercase() == b)
@@ -316,7 +316,7 @@ fn set_has(set: &ValueSet, v: &Value) -> bool {
         Value::String(s) if set.folded => has_folded(&set.strings, s),
         Value::String(s) => set.strings.binary_search_by(|probe| probe.as_str().cmp(s)).is_ok(),
         Value::Number(n) => {
-            let x = js::number_of(n) + 0.0; // -0 → 0
+            let x = coerce::number_of(n) + 0.0; // -0 → 0
             set.numbers.binary_search_by(|probe| probe.total_cmp(&x)).is_ok()
         }
         Value::Bool(true) => set.has_true,

@@ -27,7 +27,7 @@ mod compile;
 mod eval;
 pub mod hash;
 mod ir;
-mod js;
+mod coerce;
 mod nfa;
 mod prepare;
 mod regex;

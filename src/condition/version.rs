@@ -17,7 +17,7 @@ use std::ops::ControlFlow;
 
 use serde_json::Value;
 
-use super::js::{number_to_string, utf16_key};
+use super::coerce::{number_to_string, utf16_key};
 
 /// Width all-digit parts are padded to.
 const PART_WIDTH: usize = 5;
@@ -27,7 +27,7 @@ const PART_WIDTH: usize = 5;
 pub(crate) fn version_input(v: &Value) -> Cow<'_, str> {
     match v {
         Value::String(s) if !s.is_empty() => Cow::Borrowed(s),
-        Value::Number(n) => Cow::Owned(number_to_string(super::js::number_of(n))),
+        Value::Number(n) => Cow::Owned(number_to_string(super::coerce::number_of(n))),
         _ => Cow::Borrowed("0"),
     }
 }
