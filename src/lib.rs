@@ -10,6 +10,7 @@
 pub mod bundle;
 pub mod condition;
 mod engine;
+pub mod ledger;
 pub mod error;
 pub mod time;
 #[cfg(target_arch = "wasm32")]

@@ -20,7 +20,7 @@ const WEIGHT_TOLERANCE: f64 = 0.01;
 pub const MAX_VARIATIONS: u32 = 10_000;
 
 /// FNV-1a over the UTF-16 code units of the concatenation of `parts`.
-fn fnv1a32(parts: &[&str]) -> u32 {
+pub fn fnv1a32(parts: &[&str]) -> u32 {
     let mut h = FNV_OFFSET_BASIS;
     for part in parts {
         for unit in part.encode_utf16() {
