@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod condition;
 mod engine;
 pub mod ledger;
+pub mod policy;
 pub mod error;
 pub mod time;
 #[cfg(target_arch = "wasm32")]

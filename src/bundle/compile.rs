@@ -12,6 +12,7 @@ use super::catalogue as src;
 use super::limits::*;
 use super::model::{self as out, Payload};
 use crate::condition::{Compiler, Mode};
+use crate::ledger;
 use crate::time::{parse_rfc3339, Timestamp};
 use crate::{Error, Result};
 
@@ -71,6 +72,7 @@ pub fn compile(c: &src::Catalogue, issued_at: Timestamp) -> Result<Payload> {
         .collect::<Result<Vec<_>>>()?;
     unique(c.placements.iter().map(|p| p.id.as_str()), "placements", "id")?;
     unique(c.propositions.iter().map(|p| p.id.as_str()), "propositions", "id")?;
+    check_ledger_keys(&c.propositions)?;
     for id in c.arbitration.strategic.propositions.keys() {
         if !c.propositions.iter().any(|p| p.id == *id) {
             return Err(Error::catalogue(
@@ -448,6 +450,7 @@ fn caps(caps: &[src::Cap], path: &str) -> Result<Vec<out::Cap>> {
             if c.impressions == 0 || c.days == 0 {
                 return Err(Error::catalogue(format!("{path}[{i}]"), "impressions and days must be at least 1"));
             }
+            check_remembered(c.impressions, &format!("{path}[{i}].impressions"))?;
             Ok(out::Cap { impressions: c.impressions, days: c.days })
         })
         .collect()
@@ -458,9 +461,37 @@ fn rest(r: Option<src::Rest>, path: &str) -> Result<Option<out::Rest>> {
         Some(r) if r.impressions == 0 || r.days == 0 => {
             Err(Error::catalogue(path, "impressions and days must be at least 1"))
         }
-        Some(r) => Ok(Some(out::Rest { impressions: r.impressions, days: r.days })),
+        Some(r) => {
+            check_remembered(r.impressions, &format!("{path}.impressions"))?;
+            Ok(Some(out::Rest { impressions: r.impressions, days: r.days }))
+        }
         None => Ok(None),
     }
+}
+
+/// A policy may count no more impressions than the ledger remembers per proposition.
+fn check_remembered(impressions: u32, path: &str) -> Result<()> {
+    if impressions as usize > ledger::MAX_IMPRESSIONS {
+        return Err(Error::catalogue(
+            path,
+            format!("at most {}: the ledger remembers the newest {} impressions of a proposition", ledger::MAX_IMPRESSIONS, ledger::MAX_IMPRESSIONS),
+        ));
+    }
+    Ok(())
+}
+
+/// Ledger keys are 32-bit hashes of proposition ids: two ids of one catalogue must not share one.
+fn check_ledger_keys(propositions: &[src::Proposition]) -> Result<()> {
+    let mut keys = BTreeMap::new();
+    for (i, p) in propositions.iter().enumerate() {
+        if let Some(other) = keys.insert(ledger::proposition_key(&p.id), i) {
+            return Err(Error::catalogue(
+                format!("propositions[{i}].id"),
+                format!("{:?} shares its ledger key with propositions[{other}]; rename one of them", p.id),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn time(text: &str, path: &str) -> Result<Timestamp> {

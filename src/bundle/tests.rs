@@ -290,6 +290,7 @@ fn catalogue_errors_carry_a_json_path() {
         ("\"from\": \"2026-11-01T00:00:00Z\"", "\"from\": \"1 November\"", "valid.from: expected an RFC 3339 date-time"),
         ("\"savings\": 20", "\"savngs\": 20", "arbitration.strategic.segments.savngs: no proposition has this segment"),
         ("\"fallback\": true", "\"fallback\": true, \"segment\": \"x\"", "propositions[5]: duplicate field `segment`"),
+        ("\"impressions\": 5", "\"impressions\": 17", "contactPolicies.caps[0].impressions: at most 16: the ledger remembers"),
         ("\"defaultLocale\": \"nl\"", "\"defaultLocale\": \"de\"", "propositions[0].treatments[0].creative: expected a creative for the default locale \"de\""),
     ];
     for (from, to, expected) in semantic {
@@ -310,4 +311,23 @@ fn committed_schema_is_current() {
         committed == super::catalogue::schema_json(),
         "schema/catalogue.schema.json is out of date: run `cargo run --features cli -- schema > schema/catalogue.schema.json`"
     );
+}
+
+#[test]
+fn ledger_key_collisions_are_refused() {
+    // Find two proposition ids with the same 32-bit ledger key (a birthday search).
+    let mut seen = std::collections::HashMap::new();
+    let (a, b) = (0u32..)
+        .find_map(|i| {
+            let id = format!("p{i}");
+            seen.insert(crate::ledger::proposition_key(&id), id.clone()).map(|other| (other, id))
+        })
+        .unwrap();
+    let json = read_catalogue_file(concat!(env!("CARGO_MANIFEST_DIR"), "/www/catalogue.json")).unwrap();
+    let json = json
+        .replacen("\"id\": \"afloswijzer\"", &format!("\"id\": \"{a}\""), 1)
+        .replacen("\"id\": \"phishing-tips\"", &format!("\"id\": \"{b}\""), 1);
+    let err = failure(compile_json(&json, 0));
+    assert!(err.to_string().starts_with("propositions[2].id:"), "{err}");
+    assert!(err.to_string().contains("shares its ledger key with propositions[1]"), "{err}");
 }
