@@ -1,17 +1,15 @@
-// The demo's web server: serves www/, the built package under /pkg/ and the signed demo bundle
-// under /bundles/, on 127.0.0.1 only. Started by `./build.sh demo`.
+// The demo's web server, on 127.0.0.1 only (started by `./build.sh demo`):
+// - serves www/, the built package under /pkg/ and the signed demo bundle under /bundles/;
+// - is the bank's measurement collector: POST /collect takes a JSON array of measurement events
+//   (what the package's beacon helper sends), checks every one, and appends them to a JSON Lines
+//   file, so the demo's own clicks and dismissals become data that `opmaat learn` reads.
 import { createServer } from "node:http";
-import { readFile, stat } from "node:fs/promises";
+import { appendFile, readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const mounts = [
-  ["/pkg/", join(root, "pkg")],
-  ["/bundles/", join(root, "target", "demo")],
-  ["/", join(root, "www")],
-];
-const types = {
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const TYPES = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
   ".mjs": "text/javascript; charset=utf-8",
@@ -23,11 +21,70 @@ const types = {
   ".png": "image/png",
 };
 
-const portArg = process.argv.indexOf("--port");
-const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 8080;
+/** Largest body /collect reads, and most events in one batch. */
+export const MAX_BATCH_BYTES = 64 * 1024;
+export const MAX_BATCH_EVENTS = 200;
+const MAX_FIELD_LENGTH = 200;
+const EVENT_KINDS = new Set(["impression", "click", "dismiss", "convert"]);
+/** Every field of a measurement event and its type; nothing else is accepted (no personal data). */
+const FIELDS = {
+  decisionId: "string", proposition: "string", treatment: "string", holdout: "boolean",
+  event: "string", time: "string", bundle: "string", bundleVersion: "number", subject: "string",
+};
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** Why a measurement event is refused, or null when it is fine. */
+export function checkEvent(event, index) {
+  const where = `events[${index}]`;
+  if (typeof event !== "object" || event === null || Array.isArray(event)) return `${where}: expected an object`;
+  for (const key of Object.keys(event)) {
+    if (!(key in FIELDS)) return `${where}.${key}: unknown field (only ${Object.keys(FIELDS).join(", ")})`;
+  }
+  for (const [key, type] of Object.entries(FIELDS)) {
+    if (typeof event[key] !== type) return `${where}.${key}: expected a ${type}`;
+    if (type === "string" && (event[key].length === 0 || event[key].length > MAX_FIELD_LENGTH)) {
+      return `${where}.${key}: expected 1 to ${MAX_FIELD_LENGTH} characters`;
+    }
+  }
+  if (!EVENT_KINDS.has(event.event)) return `${where}.event: expected one of ${[...EVENT_KINDS].join(", ")}`;
+  if (!RFC3339.test(event.time) || Number.isNaN(Date.parse(event.time))) return `${where}.time: expected an RFC 3339 UTC time`;
+  if (!Number.isSafeInteger(event.bundleVersion) || event.bundleVersion < 0) return `${where}.bundleVersion: expected a whole number`;
+  return null;
+}
+
+async function collect(req, res, eventsFile) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > MAX_BATCH_BYTES) return reply(res, 413, `batch over ${MAX_BATCH_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  let events;
+  try {
+    events = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch (e) {
+    return reply(res, 400, `not JSON: ${e.message}`);
+  }
+  if (!Array.isArray(events)) return reply(res, 400, "expected a JSON array of events");
+  if (events.length > MAX_BATCH_EVENTS) return reply(res, 413, `more than ${MAX_BATCH_EVENTS} events`);
+  for (let i = 0; i < events.length; i++) {
+    const problem = checkEvent(events[i], i);
+    if (problem) return reply(res, 400, problem);
+  }
+  if (events.length > 0) {
+    await appendFile(eventsFile, events.map((e) => JSON.stringify(e) + "\n").join(""));
+  }
+  res.writeHead(204).end();
+}
+
+function reply(res, status, message) {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+  res.end(message + "\n");
+}
 
 /** The file a URL path names, or null when it would leave its mount. */
-function resolve(urlPath) {
+function resolve(mounts, urlPath) {
   const path = decodeURIComponent(urlPath.split("?")[0]);
   for (const [prefix, dir] of mounts) {
     if (!path.startsWith(prefix)) continue;
@@ -37,25 +94,45 @@ function resolve(urlPath) {
   return null;
 }
 
-const server = createServer(async (req, res) => {
-  let file = resolve(req.url);
+async function serveFile(req, res, mounts) {
+  let file = resolve(mounts, req.url);
   try {
     if (file && (await stat(file)).isDirectory()) file = join(file, "index.html");
     if (!file) throw Object.assign(new Error("outside the served folders"), { code: "ENOENT" });
     const body = await readFile(file);
     res.writeHead(200, {
-      "content-type": types[extname(file)] ?? "application/octet-stream",
+      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
       "cache-control": "no-cache",
       "x-content-type-options": "nosniff",
     });
     res.end(req.method === "HEAD" ? undefined : body);
   } catch (e) {
-    res.writeHead(e.code === "ENOENT" ? 404 : 500, { "content-type": "text/plain; charset=utf-8" });
-    res.end(e.code === "ENOENT" ? "not found\n" : "server error\n");
-    if (e.code !== "ENOENT") console.error(req.url, e);
+    if (e.code === "ENOENT" || e.code === "ENOTDIR") return reply(res, 404, "not found");
+    console.error(req.url, e);
+    reply(res, 500, "server error");
   }
-});
+}
 
-server.listen(port, "127.0.0.1", () => {
-  console.log(`opmaat demo: http://127.0.0.1:${server.address().port}/  (Ctrl-C stops it)`);
-});
+/** The demo server; `bundles` is the folder with the signed bundle, `eventsFile` the JSON Lines file. */
+export function createDemoServer({ root = ROOT, bundles = join(ROOT, "target", "demo"), eventsFile = join(bundles, "events.jsonl") } = {}) {
+  const mounts = [["/pkg/", join(root, "pkg")], ["/bundles/", bundles], ["/", join(root, "www")]];
+  return createServer((req, res) => {
+    const done = req.url.split("?")[0] === "/collect"
+      ? (req.method === "POST" ? collect(req, res, eventsFile) : reply(res, 405, "POST measurement events here"))
+      : serveFile(req, res, mounts);
+    Promise.resolve(done).catch((e) => {
+      console.error(req.url, e);
+      if (!res.headersSent) reply(res, 500, "server error");
+    });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const portArg = process.argv.indexOf("--port");
+  const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 8080;
+  const server = createDemoServer();
+  server.listen(port, "127.0.0.1", () => {
+    console.log(`opmaat demo: http://127.0.0.1:${server.address().port}/  (Ctrl-C stops it)`);
+    console.log(`measurement events are appended to ${join(ROOT, "target", "demo", "events.jsonl")}`);
+  });
+}
