@@ -103,6 +103,9 @@ run_tests() {
 
   say "test: the npm package in Node"
   node --test tests/node/
+
+  say "test: the npm package in headless Chromium"
+  node --test tests/browser/
 }
 
 # ---------------------------------------------------------------------------------------------

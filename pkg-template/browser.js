@@ -4,3 +4,4 @@ import init from "./opmaat.js";
 await init({ module_or_path: new URL("./opmaat_bg.wasm", import.meta.url) });
 
 export * from "./opmaat.js";
+export { Beacon } from "./beacon.js";

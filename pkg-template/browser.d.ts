@@ -1,0 +1,2 @@
+export * from "./opmaat.js";
+export { Beacon, BeaconOptions, MeasurementEvent } from "./beacon.js";
