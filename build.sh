@@ -123,6 +123,12 @@ demo() {
 
 # ---------------------------------------------------------------------------------------------
 bench() {
+  say "bench: bundle load, native and Wasm in Node"
+  build
+  fixtures
+  cargo test --profile cli --features compiler --lib -- --ignored --nocapture benchmark_load
+  node benches/load.mjs
+
   say "bench: conditions, native (release without LTO)"
   cargo test --profile cli --features compiler --lib -- --ignored --nocapture benchmark_thousand_conditions
 

@@ -331,3 +331,24 @@ fn ledger_key_collisions_are_refused() {
     assert!(err.to_string().starts_with("propositions[2].id:"), "{err}");
     assert!(err.to_string().contains("shares its ledger key with propositions[1]"), "{err}");
 }
+
+#[test]
+#[ignore = "benchmark: ./build.sh bench"]
+fn benchmark_load() {
+    const ROUNDS: u32 = 2000;
+    let key = dev_key(1);
+    let bytes = seal(&sample_payload(), &key).unwrap();
+    let trusted = trusting(&[&key]);
+    let now = at(NOW);
+    let mut samples: Vec<u128> = (0..ROUNDS)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            let bundle = load(&bytes, &LoadOptions { trusted_keys: &trusted, now, min_version: None }).unwrap();
+            std::hint::black_box(bundle);
+            start.elapsed().as_nanos()
+        })
+        .collect();
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)] as f64 / 1000.0;
+    println!("load (verify + decode + prepare) of the {}-byte sample bundle, native: p50 {:.1} µs, p99 {:.1} µs", bytes.len(), at(0.5), at(0.99));
+}
