@@ -71,7 +71,7 @@ pub fn compile(c: &src::Catalogue, issued_at: Timestamp) -> Result<Payload> {
         .collect::<Result<Vec<_>>>()?;
     unique(c.placements.iter().map(|p| p.id.as_str()), "placements", "id")?;
     unique(c.propositions.iter().map(|p| p.id.as_str()), "propositions", "id")?;
-    for (id, _) in &c.arbitration.strategic.propositions {
+    for id in c.arbitration.strategic.propositions.keys() {
         if !c.propositions.iter().any(|p| p.id == *id) {
             return Err(Error::catalogue(
                 format!("arbitration.strategic.propositions.{id}"),

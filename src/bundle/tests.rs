@@ -275,7 +275,7 @@ fn catalogue_errors_carry_a_json_path() {
     ];
     for (fields, path, message) in cases {
         let err = failure(compile_json(&catalogue_with(fields), 0));
-        assert!(err.to_string().starts_with(&format!("{path}")), "{fields}: {err}");
+        assert!(err.to_string().starts_with(path), "{fields}: {err}");
         assert!(err.to_string().contains(message), "{fields}: {err}");
     }
     let json = read_catalogue_file(concat!(env!("CARGO_MANIFEST_DIR"), "/www/catalogue.json")).unwrap();
