@@ -252,6 +252,13 @@ fn every_error_code_is_reached() {
     reached.push(code(compile_json(&catalogue_with(r#""eligibility": {"age": {"$gte": []}}"#), 0)));
     reached.push(code(parse_rfc3339("yesterday", "now")));
     reached.push(code(read_catalogue_file("/nonexistent/catalogue.json")));
+    // Profile snapshots.
+    use crate::{Profile, ProfilePolicy};
+    reached.push(code(Profile::parse("[]")));
+    reached.push(code(Profile::parse(r#"{"attributes": {"email": "x"}}"#)));
+    let strict = ProfilePolicy { trusted_keys: trusted.clone(), require_signed: true };
+    reached.push(code(strict.parse("{}")));
+    reached.push(code(strict.parse(&crate::profile::signed::sign(b"{}", &dev_key(2)).unwrap())));
     for c in Error::CODES {
         assert!(reached.contains(c), "no test reaches error code {c}");
     }
