@@ -4,6 +4,7 @@
 //! needs at decision time (compiled conditions, interned tables) is prepared at load.
 
 use crate::bundle::{self, Bundle, LoadOptions};
+use crate::decide::{self, DecideRequest, Decision};
 use crate::profile::{Profile, ProfilePolicy};
 use crate::time::Timestamp;
 use crate::Result;
@@ -31,7 +32,7 @@ impl Engine {
     }
 
     /// Parses a profile snapshot (JSON text, bare or signed) under the engine's profile policy.
-    /// Parse once per page and reuse the [`Profile`] for every placement.
+    /// Parse once per page and pass the [`Profile`] to every [`Engine::decide`].
     pub fn parse_profile(&self, json: &str) -> Result<Profile> {
         self.profiles.parse(json)
     }
@@ -39,6 +40,11 @@ impl Engine {
     /// As [`Engine::parse_profile`], for a snapshot that is already a JSON value.
     pub fn profile_from_value(&self, value: &serde_json::Value) -> Result<Profile> {
         self.profiles.from_value(value)
+    }
+
+    /// Decides what one placement shows; see [`crate::decide`] for the funnel.
+    pub fn decide(&self, request: &DecideRequest) -> Result<Decision> {
+        decide::decide(&self.bundle, &self.profiles, request)
     }
 
     /// The catalogue id the bundle was built from.

@@ -91,6 +91,10 @@ pub enum Error {
     /// that is not trusted.
     #[error("profile snapshot signed with key {key_id} is refused: {reason}")]
     BadProfileSignature { key_id: String, reason: String },
+
+    /// The profile snapshot's `expiresAt` has passed.
+    #[error("profile snapshot expired at {expires_at} (now is {now}); fetch a fresh snapshot from the bank")]
+    ProfileExpired { expires_at: String, now: String },
 }
 
 impl Error {
@@ -116,6 +120,7 @@ impl Error {
             Error::PersonalData { .. } => "personal_data",
             Error::UnsignedProfile { .. } => "unsigned_profile",
             Error::BadProfileSignature { .. } => "bad_profile_signature",
+            Error::ProfileExpired { .. } => "profile_expired",
         }
     }
 
@@ -140,6 +145,7 @@ impl Error {
         "personal_data",
         "unsigned_profile",
         "bad_profile_signature",
+        "profile_expired",
     ];
 
     pub(crate) fn too_large(what: impl fmt::Display, limit: u64, actual: u64) -> Error {
