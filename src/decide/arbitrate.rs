@@ -71,9 +71,10 @@ impl Rules {
     }
 }
 
-/// Sorts by priority, highest first; ties by catalogue order.
+/// Sorts by priority, highest first; ties by catalogue order. Catalogue positions are unique, so
+/// the order is total and an unstable sort gives the one possible result.
 pub(crate) fn rank(entries: &mut [Entry]) {
-    entries.sort_by(|a, b| b.priority.total_cmp(&a.priority).then(a.order.cmp(&b.order)));
+    entries.sort_unstable_by(|a, b| b.priority.total_cmp(&a.priority).then(a.order.cmp(&b.order)));
 }
 
 /// Fills the slots from ranked `main` candidates, then from ranked `fallbacks`.

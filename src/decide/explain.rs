@@ -16,6 +16,7 @@
 //!
 //! [`table`] renders a decision as the table `opmaat explain` prints.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -119,11 +120,11 @@ pub struct TraceEntry {
     pub kind: Kind,
     pub stage: Stage,
     pub rule: Rule,
-    pub detail: String,
+    pub detail: Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parts: Option<Parts>,
+    pub parts: Option<Box<Parts>>,
 }
 
 /// The decision as a table: a header with the inputs, one row per proposition (shown ones in
@@ -189,7 +190,7 @@ pub fn table(d: &Decision) -> String {
         b.stage.cmp(&a.stage).then(b.priority.unwrap_or(-1.0).total_cmp(&a.priority.unwrap_or(-1.0)))
     });
     for t in rest {
-        let [pp, c, v, l] = parts_cells(t.parts.as_ref());
+        let [pp, c, v, l] = parts_cells(t.parts.as_deref());
         let outcome = format!("{} / {}: {}", t.stage.as_str(), t.rule.as_str(), t.detail);
         rows.push(["-".into(), t.proposition.clone(), kind_name(t.kind).into(), t.segment.clone(), number(t.priority, 3), pp, c, v, l, outcome]);
     }

@@ -35,6 +35,8 @@ mod properties;
 #[cfg(all(test, feature = "compiler"))]
 mod tests;
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -180,14 +182,15 @@ pub struct WithoutKnob {
 /// and the device), in seconds.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 
-/// One proposition on its way through the funnel.
+/// One proposition on its way through the funnel. Kept small (the parts are boxed): a large
+/// catalogue has one per proposition, most of them `Out`.
 enum Status {
     /// Removed in selection.
-    Out { rule: Rule, detail: String },
+    Out { rule: Rule, detail: Cow<'static, str> },
     /// Passed selection.
-    Candidate { choice: Choice, parts: prioritise::Parts },
+    Candidate { choice: Choice, parts: Box<prioritise::Parts> },
     /// A segment fallback that failed applicability only.
-    Fallback { choice: Choice, parts: prioritise::Parts, detail: String },
+    Fallback { choice: Choice, parts: Box<prioritise::Parts>, detail: Cow<'static, str> },
 }
 
 /// Runs the funnel. `Engine::decide` is the public door.
@@ -263,7 +266,7 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
     let mut statuses = Vec::with_capacity(catalogue.propositions.len());
     for p in &catalogue.propositions {
         let segment = segment_of(&catalogue.segments, p)?;
-        let parts = || prioritise::prioritise(p, segment, &catalogue.arbitration, propensities, &session);
+        let parts = || Box::new(prioritise::prioritise(p, segment, &catalogue.arbitration, propensities, &session));
         statuses.push(match gate.screen(p) {
             Verdict::Pass(choice) => Status::Candidate { choice, parts: parts() },
             // Selection only keeps a fallback aside when applicability was its one failure.
@@ -343,7 +346,7 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
                 image: creative.image.clone(),
             },
             priority: parts.priority,
-            parts: parts.clone(),
+            parts: (**parts).clone(),
             fallback,
             note,
             token: token::tracking_token(decision_id, &p.id, &treatment.id),
@@ -359,33 +362,34 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
     }
     let shown: Vec<usize> = filled.chosen.iter().map(|&(i, _)| i).collect();
     let mut trace = Vec::with_capacity(statuses.len().saturating_sub(shown.len()));
-    for (i, (p, status)) in catalogue.propositions.iter().zip(&statuses).enumerate() {
+    for (i, (p, status)) in catalogue.propositions.iter().zip(statuses).enumerate() {
         if shown.contains(&i) {
             continue;
         }
         let segment = segment_of(&catalogue.segments, p)?;
-        let entry = |stage, rule, detail, parts: Option<&prioritise::Parts>| TraceEntry {
+        let entry = |stage, rule, detail, parts: Option<Box<prioritise::Parts>>| TraceEntry {
             proposition: p.id.clone(),
             segment: segment.id.clone(),
             kind: p.kind,
             stage,
             rule,
             detail,
-            priority: parts.map(|x| x.priority),
-            parts: parts.cloned(),
+            priority: parts.as_ref().map(|x| x.priority),
+            parts,
         };
         trace.push(match status {
-            Status::Out { rule, detail } => entry(Stage::Select, *rule, detail.clone(), None),
+            Status::Out { rule, detail } => entry(Stage::Select, rule, detail, None),
             Status::Fallback { detail, parts, .. } => {
                 let why = match lost.get(i).copied().flatten() {
                     None => "its priority is 0".to_string(),
                     Some(Loss::Outranked) => "no slot was left empty".to_string(),
                     Some(loss) => loss_detail(loss, rules, segment, &name),
                 };
-                entry(Stage::Select, Rule::Applicability, format!("{detail}; not needed as the segment's fallback: {why}"), Some(parts))
+                let detail = format!("{detail}; not needed as the segment's fallback: {why}");
+                entry(Stage::Select, Rule::Applicability, detail.into(), Some(parts))
             }
             Status::Candidate { parts, .. } if parts.priority <= 0.0 => {
-                entry(Stage::Prioritise, Rule::ZeroPriority, prioritise::why_zero(parts), Some(parts))
+                entry(Stage::Prioritise, Rule::ZeroPriority, prioritise::why_zero(&parts).into(), Some(parts))
             }
             Status::Candidate { parts, .. } => {
                 let loss = lost.get(i).copied().flatten().unwrap_or(Loss::Outranked);
@@ -395,7 +399,7 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
                     Loss::MaxSales => Rule::MaxSales,
                     Loss::ReservedForService => Rule::ReservedForService,
                 };
-                entry(Stage::Arbitrate, rule, loss_detail(loss, rules, segment, &name), Some(parts))
+                entry(Stage::Arbitrate, rule, loss_detail(loss, rules, segment, &name).into(), Some(parts))
             }
         });
     }

@@ -24,6 +24,8 @@
 //! A segment's fallback proposition whose only failure is applicability is kept aside (with its
 //! treatment and creative) for the fallback pass of [`super::arbitrate`].
 
+use std::borrow::Cow;
+
 use super::context::Screen;
 use super::explain::Rule;
 use super::treatment::{self, Assignment};
@@ -47,7 +49,7 @@ pub(crate) enum Verdict {
     Pass(Choice),
     Fail {
         rule: Rule,
-        detail: String,
+        detail: Cow<'static, str>,
         /// For a fallback proposition that failed applicability and nothing else.
         fallback: Option<Choice>,
     },
@@ -73,12 +75,22 @@ impl Gate<'_> {
         condition.is_none_or(|c| self.session.eval(c))
     }
 
-    fn condition_failed(&self, which: &str) -> String {
-        if self.personalised {
-            format!("the {which} condition does not hold for this profile")
-        } else {
-            format!("the {which} condition does not hold (without personalisation consent conditions see no profile attributes)")
-        }
+    fn condition_failed(&self, rule: Rule) -> Cow<'static, str> {
+        let text = match (rule, self.personalised) {
+            (Rule::Eligibility, true) => "the eligibility condition does not hold for this profile",
+            (Rule::Applicability, true) => "the applicability condition does not hold for this profile",
+            (_, true) => "the suitability condition does not hold for this profile",
+            (Rule::Eligibility, false) => {
+                "the eligibility condition does not hold (without personalisation consent conditions see no profile attributes)"
+            }
+            (Rule::Applicability, false) => {
+                "the applicability condition does not hold (without personalisation consent conditions see no profile attributes)"
+            }
+            (_, false) => {
+                "the suitability condition does not hold (without personalisation consent conditions see no profile attributes)"
+            }
+        };
+        Cow::Borrowed(text)
     }
 
     fn audience_ok(&self) -> bool {
@@ -90,16 +102,16 @@ impl Gate<'_> {
     }
 
     pub fn screen(&self, p: &Proposition) -> Verdict {
-        let fail = |rule: Rule, detail: String| Verdict::Fail { rule, detail, fallback: None };
+        let fail = |rule: Rule, detail: Cow<'static, str>| Verdict::Fail { rule, detail, fallback: None };
         if !self.audience_ok() {
             let (for_whom, profile) = match self.placement.audience {
                 Audience::LoggedIn => ("logged-in customers", "logged off"),
                 _ => ("logged-off visitors", "logged in"),
             };
-            return fail(Rule::Audience, format!("placement {} is for {for_whom}; this profile is {profile}", self.placement.id));
+            return fail(Rule::Audience, format!("placement {} is for {for_whom}; this profile is {profile}", self.placement.id).into());
         }
         if !p.channels.contains(&self.placement.channel) {
-            return fail(Rule::Channel, format!("not offered in channel {}", self.channel));
+            return fail(Rule::Channel, format!("not offered in channel {}", self.channel).into());
         }
         let started = p.valid_from.is_none_or(|from| from <= self.now);
         let running = p.valid_until.is_none_or(|until| self.now < until);
@@ -107,44 +119,48 @@ impl Gate<'_> {
             let window = |t: Option<Timestamp>| t.map_or("-".to_string(), format_rfc3339);
             return fail(
                 Rule::ValidityWindow,
-                format!("runs from {} until {}", window(p.valid_from), window(p.valid_until)),
+                format!("runs from {} until {}", window(p.valid_from), window(p.valid_until)).into(),
             );
         }
         let commercial = p.kind != Kind::Service;
         if commercial && !self.marketing {
-            return fail(Rule::ConsentMarketing, format!("a {} proposition needs marketing consent", kind_name(p.kind)));
+            let detail = match p.kind {
+                Kind::Loyalty => "a loyalty proposition needs marketing consent",
+                _ => "a sales proposition needs marketing consent",
+            };
+            return fail(Rule::ConsentMarketing, detail.into());
         }
         if commercial && self.opted_out {
             return fail(
                 Rule::ChannelOptOut,
-                format!("the customer opted out of commercial propositions in channel {}", self.channel),
+                format!("the customer opted out of commercial propositions in channel {}", self.channel).into(),
             );
         }
         if !self.holds(p.eligibility) {
-            return fail(Rule::Eligibility, self.condition_failed("eligibility"));
+            return fail(Rule::Eligibility, self.condition_failed(Rule::Eligibility));
         }
         let applicable = self.holds(p.applicability);
         if !applicable && !p.fallback {
-            return fail(Rule::Applicability, self.condition_failed("applicability"));
+            return fail(Rule::Applicability, self.condition_failed(Rule::Applicability));
         }
         let suitable = self.holds(p.suitability);
-        let choice = if suitable { self.choose(p) } else { Err((Rule::Suitability, self.condition_failed("suitability"))) };
+        let choice = if suitable { self.choose(p) } else { Err((Rule::Suitability, self.condition_failed(Rule::Suitability))) };
         match (applicable, choice) {
             (true, Ok(choice)) => Verdict::Pass(choice),
             (true, Err((rule, detail))) => fail(rule, detail),
             (false, choice) => Verdict::Fail {
                 rule: Rule::Applicability,
-                detail: self.condition_failed("applicability"),
+                detail: self.condition_failed(Rule::Applicability),
                 fallback: choice.ok(),
             },
         }
     }
 
-    fn choose(&self, p: &Proposition) -> Result<Choice, (Rule, String)> {
+    fn choose(&self, p: &Proposition) -> Result<Choice, (Rule, Cow<'static, str>)> {
         let (index, assignment) = treatment::choose(p, self.profile_id)
-            .ok_or((Rule::NoTreatment, "no treatment has a weight above 0".to_string()))?;
-        let t = p.treatments.get(index).ok_or((Rule::NoTreatment, "the chosen treatment is missing".to_string()))?;
-        let creative = treatment::creative(t, self.locales, self.screen)?;
+            .ok_or((Rule::NoTreatment, Cow::Borrowed("no treatment has a weight above 0")))?;
+        let t = p.treatments.get(index).ok_or((Rule::NoTreatment, Cow::Borrowed("the chosen treatment is missing")))?;
+        let creative = treatment::creative(t, self.locales, self.screen).map_err(|(rule, detail)| (rule, Cow::Owned(detail)))?;
         Ok(Choice { treatment: index, assignment, creative })
     }
 }

@@ -157,13 +157,13 @@ fn creatives_that_do_not_exist_keep_a_proposition_off_the_screen() {
     let no_dutch = with_proposition("phishing-tips", |p| p.treatments[0].creatives.retain(|c| c.locale != "nl"));
     let d = decide_json(&engine_for(&no_dutch), "overview", student(), json!({"locale": "nl-BE"}), NOW).unwrap();
     let t = rule_of(&d, "phishing-tips").unwrap();
-    assert_eq!((t.rule, t.detail.as_str()), (Rule::NoLocaleCreative, "treatment a has no creative for nl-BE, nl"));
+    assert_eq!((t.rule, &*t.detail), (Rule::NoLocaleCreative, "treatment a has no creative for nl-BE, nl"));
     // The same bundle in English: the chain reaches the English creative.
     let d = decide_json(&engine_for(&no_dutch), "overview", student(), json!({"locale": "en"}), NOW).unwrap();
     assert!(shown(&d).contains(&"phishing-tips"));
     let d = decide_json(&sample_engine(), "overview", student(), json!({"formFactor": "small"}), NOW).unwrap();
     let t = rule_of(&d, "rijksmuseum").unwrap();
-    assert_eq!((t.rule, t.detail.as_str()), (Rule::NoCompactCreative, "treatment a has no compact creative for small screens"));
+    assert_eq!((t.rule, &*t.detail), (Rule::NoCompactCreative, "treatment a has no compact creative for small screens"));
     assert!(d.slots.iter().all(|s| s.creative.form_factor == FormFactor::Compact));
 }
 
