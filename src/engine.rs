@@ -4,6 +4,8 @@
 //! needs at decision time (compiled conditions, interned tables) is prepared at load.
 
 use crate::bundle::{self, Bundle, LoadOptions};
+use crate::decide::{self, DecideRequest, Decision};
+use crate::profile::{Profile, ProfilePolicy};
 use crate::time::Timestamp;
 use crate::Result;
 
@@ -11,12 +13,38 @@ use crate::Result;
 #[derive(Debug)]
 pub struct Engine {
     bundle: Bundle,
+    profiles: ProfilePolicy,
 }
 
 impl Engine {
     /// Verifies and loads a bundle; see [`bundle::load`] for every check it makes.
     pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Engine> {
-        Ok(Engine { bundle: bundle::load(bytes, options)? })
+        Ok(Engine { bundle: bundle::load(bytes, options)?, profiles: ProfilePolicy::default() })
+    }
+
+    /// Sets which bank keys profile snapshots may be signed with and whether they must be.
+    pub fn set_profile_policy(&mut self, policy: ProfilePolicy) {
+        self.profiles = policy;
+    }
+
+    pub fn profile_policy(&self) -> &ProfilePolicy {
+        &self.profiles
+    }
+
+    /// Parses a profile snapshot (JSON text, bare or signed) under the engine's profile policy.
+    /// Parse once per page and pass the [`Profile`] to every [`Engine::decide`].
+    pub fn parse_profile(&self, json: &str) -> Result<Profile> {
+        self.profiles.parse(json)
+    }
+
+    /// As [`Engine::parse_profile`], for a snapshot that is already a JSON value.
+    pub fn profile_from_value(&self, value: &serde_json::Value) -> Result<Profile> {
+        self.profiles.from_value(value)
+    }
+
+    /// Decides what one placement shows; see [`crate::decide`] for the funnel.
+    pub fn decide(&self, request: &DecideRequest) -> Result<Decision> {
+        decide::decide(&self.bundle, &self.profiles, request)
     }
 
     /// The catalogue id the bundle was built from.

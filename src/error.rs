@@ -72,6 +72,29 @@ pub enum Error {
     /// Reading or writing a file failed (CLI only).
     #[error("{path}: {message}")]
     Io { path: String, message: String },
+
+    /// A profile snapshot is not valid: not JSON, the wrong shape, a value out of range;
+    /// `path` is a JSON path such as `profile.propensities.savings`.
+    #[error("{path}: {message}")]
+    InvalidProfile { path: String, message: String },
+
+    /// A profile snapshot carries what looks like personal data (an e-mail address, an IBAN,
+    /// a phone number, or an attribute named like one). Profiles must be pseudonymous.
+    #[error("{path}: {message}; profile snapshots must be pseudonymous, so the bank must leave this out")]
+    PersonalData { path: String, message: String },
+
+    /// The engine requires profile snapshots signed by the bank and this one is not signed.
+    #[error("this engine requires profile snapshots signed by the bank: {detail}")]
+    UnsignedProfile { detail: String },
+
+    /// A signed profile snapshot does not verify: altered, signed by another key, or by a key
+    /// that is not trusted.
+    #[error("profile snapshot signed with key {key_id} is refused: {reason}")]
+    BadProfileSignature { key_id: String, reason: String },
+
+    /// The profile snapshot's `expiresAt` has passed.
+    #[error("profile snapshot expired at {expires_at} (now is {now}); fetch a fresh snapshot from the bank")]
+    ProfileExpired { expires_at: String, now: String },
 }
 
 impl Error {
@@ -93,6 +116,11 @@ impl Error {
             Error::InvalidCondition { .. } => "invalid_condition",
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::Io { .. } => "io",
+            Error::InvalidProfile { .. } => "invalid_profile",
+            Error::PersonalData { .. } => "personal_data",
+            Error::UnsignedProfile { .. } => "unsigned_profile",
+            Error::BadProfileSignature { .. } => "bad_profile_signature",
+            Error::ProfileExpired { .. } => "profile_expired",
         }
     }
 
@@ -113,6 +141,11 @@ impl Error {
         "invalid_condition",
         "invalid_argument",
         "io",
+        "invalid_profile",
+        "personal_data",
+        "unsigned_profile",
+        "bad_profile_signature",
+        "profile_expired",
     ];
 
     pub(crate) fn too_large(what: impl fmt::Display, limit: u64, actual: u64) -> Error {
@@ -126,6 +159,10 @@ impl Error {
     #[cfg(feature = "compiler")]
     pub(crate) fn catalogue(path: impl fmt::Display, message: impl fmt::Display) -> Error {
         Error::InvalidCatalogue { path: path.to_string(), message: message.to_string() }
+    }
+
+    pub(crate) fn profile(path: impl fmt::Display, message: impl fmt::Display) -> Error {
+        Error::InvalidProfile { path: path.to_string(), message: message.to_string() }
     }
 
     pub fn argument(path: impl fmt::Display, message: impl fmt::Display) -> Error {

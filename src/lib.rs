@@ -4,19 +4,24 @@
 //!
 //! The modules follow the decision's path: a marketer's catalogue becomes a signed [`bundle`];
 //! its targeting [`condition`]s are compiled once and evaluated everywhere; an [`Engine`] holds
-//! one verified bundle. The `wasm` module (Wasm builds only) is a thin shell that turns JS
+//! one verified bundle and [decides](decide) from it for a pseudonymous [`profile`] and a
+//! contact's [`Context`]. The `wasm` module (Wasm builds only) is a thin shell that turns JS
 //! values into these types and back; no decision logic lives there.
 
 pub mod bundle;
 pub mod condition;
+pub mod decide;
 mod engine;
 pub mod ledger;
 pub mod policy;
 pub mod error;
+pub mod profile;
 pub mod time;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
 pub use bundle::LoadOptions;
+pub use decide::{Context, DecideRequest, Decision};
 pub use engine::Engine;
 pub use error::{Error, Result};
+pub use profile::{Profile, ProfilePolicy};

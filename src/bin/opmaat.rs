@@ -1,5 +1,6 @@
 //! `opmaat`: the authoring CLI. Makes signing keys, compiles and signs catalogues into bundles,
-//! verifies and inspects bundles, and prints the catalogue's JSON Schema.
+//! verifies and inspects bundles, prints the catalogue's JSON Schema, replays and explains
+//! decisions, signs profile snapshots and writes synthetic catalogues.
 //!
 //! Every failure prints `error[<code>]: <message>` on stderr and exits with status 1; the code is
 //! the same stable code the library and the Wasm package use.
@@ -14,12 +15,14 @@ use opmaat::bundle::compile::{compile_json, read_catalogue_file};
 use opmaat::bundle::envelope::{read_header, seal, HEADER_LEN, SIGNATURE_LEN};
 use opmaat::bundle::keys::{decode_public_key, KeyId, SigningKey, TrustedKeys};
 use opmaat::bundle::model::{FormFactor, Kind};
-use opmaat::bundle::{catalogue, envelope};
+use opmaat::bundle::{catalogue, envelope, synthetic};
+use opmaat::decide::{explain, Screen};
+use opmaat::profile::signed;
 use opmaat::time::{format_rfc3339, parse_rfc3339, Timestamp};
-use opmaat::{Engine, Error, LoadOptions, Result};
+use opmaat::{Context, DecideRequest, Decision, Engine, Error, LoadOptions, Profile, ProfilePolicy, Result};
 
 #[derive(Parser)]
-#[command(name = "opmaat", version, about = "Compile, sign and inspect opmaat proposition bundles")]
+#[command(name = "opmaat", version, about = "Compile, sign and inspect opmaat proposition bundles, and replay decisions")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,6 +74,79 @@ enum Command {
     },
     /// Print the catalogue's JSON Schema.
     Schema,
+    /// Decide what a placement shows for a profile and context, as a host would; prints the
+    /// slots (or the whole decision with --json).
+    Decide(DecideArgs),
+    /// Replay a decision and print every proposition's fate as a table: its slot and priority
+    /// parts, or the stage and rule that removed it (the whole decision with --json).
+    Explain(DecideArgs),
+    /// Sign a profile snapshot's exact bytes with a (bank) key: prints the signed form
+    /// {"snapshot", "keyId", "signature"}.
+    SignProfile {
+        /// The profile snapshot JSON.
+        profile: String,
+        /// The signing key file made by `opmaat keygen`.
+        #[arg(long)]
+        key: String,
+        /// Where to write the signed snapshot (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write a synthetic catalogue (for benchmarks and load tests).
+    Synth {
+        /// How many propositions.
+        #[arg(long)]
+        propositions: usize,
+        /// Seed: the same seed gives the same catalogue.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where to write the catalogue JSON (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// What `decide` and `explain` decide from.
+#[derive(clap::Args)]
+struct DecideArgs {
+    /// A signed bundle (.opb); needs --pub.
+    #[arg(long, conflicts_with = "catalogue", required_unless_present = "catalogue")]
+    bundle: Option<String>,
+    /// A trusted public key for --bundle: base64, or a file holding it. Repeat for several.
+    #[arg(long = "pub")]
+    public_keys: Vec<String>,
+    /// A catalogue JSON, compiled in memory (for authors trying changes before building).
+    #[arg(long)]
+    catalogue: Option<String>,
+    /// The placement to decide, such as `overview`.
+    #[arg(long)]
+    placement: String,
+    /// The profile snapshot JSON, bare or signed (default: an anonymous visitor).
+    #[arg(long)]
+    profile: Option<String>,
+    /// The bank's public key for signed snapshots: base64 or a file. Given, snapshots must be
+    /// signed by one of these keys. Repeat for several.
+    #[arg(long = "profile-pub")]
+    profile_keys: Vec<String>,
+    /// The context JSON ({"page", "topic", "locale", "formFactor", …}); the flags below
+    /// override its fields.
+    #[arg(long)]
+    context: Option<String>,
+    #[arg(long)]
+    page: Option<String>,
+    #[arg(long)]
+    topic: Option<String>,
+    #[arg(long)]
+    locale: Option<String>,
+    /// `small` or `large`.
+    #[arg(long)]
+    form_factor: Option<String>,
+    /// The moment to decide at (RFC 3339); default now. Pass it to replay a decision.
+    #[arg(long)]
+    now: Option<String>,
+    /// Print the whole decision as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -95,7 +171,145 @@ fn run(command: Command) -> Result<()> {
             print!("{}", catalogue::schema_json());
             Ok(())
         }
+        Command::Decide(args) => {
+            let d = decision(&args)?;
+            if args.json {
+                print_json(&d)
+            } else {
+                print_slots(&d);
+                Ok(())
+            }
+        }
+        Command::Explain(args) => {
+            let d = decision(&args)?;
+            if args.json {
+                print_json(&d)
+            } else {
+                print!("{}", explain::table(&d));
+                Ok(())
+            }
+        }
+        Command::SignProfile { profile, key, out } => sign_profile(&profile, &key, out.as_deref()),
+        Command::Synth { propositions, seed, out } => {
+            let c = synthetic::catalogue(propositions, seed);
+            let text = serde_json::to_string_pretty(&c).map_err(|e| Error::argument("synth", e))? + "\n";
+            write_or_print(out.as_deref(), &text)
+        }
     }
+}
+
+fn read_text(path: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| io_error(Path::new(path), e))
+}
+
+fn write_or_print(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(path) => std::fs::write(path, text).map_err(|e| io_error(path, e)),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Trusted keys from base64 strings or files holding them.
+fn trusted_keys(given: &[String]) -> Result<TrustedKeys> {
+    let mut trusted = TrustedKeys::new();
+    for key in given {
+        let text = std::fs::read_to_string(key).unwrap_or_else(|_| key.clone());
+        trusted.add(&decode_public_key(&text)?)?;
+    }
+    Ok(trusted)
+}
+
+/// The engine `decide` and `explain` use: a verified bundle, or a catalogue compiled and
+/// signed in memory with a throwaway key.
+fn engine(args: &DecideArgs, now: Timestamp) -> Result<Engine> {
+    let (bytes, trusted) = match (&args.bundle, &args.catalogue) {
+        (Some(bundle), _) => {
+            if args.public_keys.is_empty() {
+                return Err(Error::argument("--pub", "a bundle is verified before it is used: pass the signing key's public key"));
+            }
+            (read_bundle(bundle)?, trusted_keys(&args.public_keys)?)
+        }
+        (None, Some(path)) => {
+            let json = read_catalogue_file(path).map_err(|e| with_file(e, path))?;
+            let payload = compile_json(&json, now).map_err(|e| with_file(e, path))?;
+            let mut seed = [0u8; SigningKey::SEED_LEN];
+            getrandom::fill(&mut seed).map_err(|e| io_error(Path::new("(system random source)"), e))?;
+            let key = SigningKey::from_seed(&seed);
+            let mut trusted = TrustedKeys::new();
+            trusted.add(&key.public_key())?;
+            (seal(&payload, &key)?, trusted)
+        }
+        (None, None) => return Err(Error::argument("--bundle", "pass --bundle (with --pub) or --catalogue")),
+    };
+    let mut engine = Engine::load(&bytes, &LoadOptions { trusted_keys: &trusted, now, min_version: None })?;
+    if !args.profile_keys.is_empty() {
+        engine.set_profile_policy(ProfilePolicy { trusted_keys: trusted_keys(&args.profile_keys)?, require_signed: true });
+    }
+    Ok(engine)
+}
+
+fn decision(args: &DecideArgs) -> Result<Decision> {
+    let now = match &args.now {
+        Some(text) => parse_rfc3339(text, "--now")?,
+        None => now(),
+    };
+    let engine = engine(args, now)?;
+    let profile = match &args.profile {
+        Some(path) => engine.parse_profile(&read_text(path)?)?,
+        None => {
+            let anonymous = Profile::anonymous();
+            engine.profile_policy().admit(&anonymous)?;
+            anonymous
+        }
+    };
+    let mut context = match &args.context {
+        Some(path) => Context::parse(&read_text(path)?)?,
+        None => Context::default(),
+    };
+    for (field, value) in [(&mut context.page, &args.page), (&mut context.topic, &args.topic), (&mut context.locale, &args.locale)] {
+        if value.is_some() {
+            field.clone_from(value);
+        }
+    }
+    match args.form_factor.as_deref() {
+        None => {}
+        Some("small") => context.screen = Screen::Small,
+        Some("large") => context.screen = Screen::Large,
+        Some(other) => return Err(Error::argument("--form-factor", format!("expected small or large, found {other:?}"))),
+    }
+    engine.decide(&DecideRequest { placement: &args.placement, profile: &profile, context: &context, now })
+}
+
+fn print_json(d: &Decision) -> Result<()> {
+    let text = serde_json::to_string_pretty(d).map_err(|e| Error::argument("decision", e))?;
+    println!("{text}");
+    Ok(())
+}
+
+fn print_slots(d: &Decision) {
+    println!("decision {}: placement {} at {}, {} of {} slot(s)", d.decision_id, d.placement.id, d.now, d.slots.len(), d.placement.slots);
+    for s in &d.slots {
+        println!(
+            "{}  {}  treatment {}  priority {:.3}{}  {:?}  token {}",
+            s.position,
+            s.proposition,
+            s.treatment,
+            s.priority,
+            if s.fallback { " (fallback)" } else { "" },
+            s.creative.title,
+            s.token
+        );
+    }
+}
+
+fn sign_profile(profile: &str, key_path: &str, out: Option<&Path>) -> Result<()> {
+    let key = SigningKey::from_file_text(&read_text(key_path)?, key_path)?;
+    let bytes = std::fs::read(profile).map_err(|e| io_error(Path::new(profile), e))?;
+    let signed = signed::sign(&bytes, &key)?;
+    write_or_print(out, &signed)
 }
 
 fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {

@@ -15,6 +15,8 @@ pub mod envelope;
 pub mod keys;
 pub mod limits;
 pub mod model;
+#[cfg(feature = "compiler")]
+pub mod synthetic;
 
 use crate::condition::Prepared;
 use crate::time::{format_rfc3339, Timestamp};

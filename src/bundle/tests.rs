@@ -252,6 +252,17 @@ fn every_error_code_is_reached() {
     reached.push(code(compile_json(&catalogue_with(r#""eligibility": {"age": {"$gte": []}}"#), 0)));
     reached.push(code(parse_rfc3339("yesterday", "now")));
     reached.push(code(read_catalogue_file("/nonexistent/catalogue.json")));
+    // Profile snapshots and decisions.
+    use crate::{Context, DecideRequest, Profile, ProfilePolicy};
+    reached.push(code(Profile::parse("[]")));
+    reached.push(code(Profile::parse(r#"{"attributes": {"email": "x"}}"#)));
+    let engine = crate::Engine::load(&bytes, &LoadOptions { trusted_keys: &trusted, now: at(NOW), min_version: None }).unwrap();
+    let stale = Profile::parse(r#"{"expiresAt": "2026-12-01T00:00:00Z"}"#).unwrap();
+    let context = Context::default();
+    reached.push(code(engine.decide(&DecideRequest { placement: "overview", profile: &stale, context: &context, now: at(NOW) })));
+    let strict = ProfilePolicy { trusted_keys: trusted.clone(), require_signed: true };
+    reached.push(code(strict.parse("{}")));
+    reached.push(code(strict.parse(&crate::profile::signed::sign(b"{}", &dev_key(2)).unwrap())));
     for c in Error::CODES {
         assert!(reached.contains(c), "no test reaches error code {c}");
     }

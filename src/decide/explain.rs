@@ -1,0 +1,265 @@
+//! Stage 4: why. The trace of a decision and its readable table.
+//!
+//! Every proposition of the catalogue ends up either in a slot (with its priority parts) or in
+//! the trace, with the stage and the rule that removed it and a sentence of detail:
+//!
+//! | stage | rules |
+//! |---|---|
+//! | `select` | `audience`, `channel`, `validity_window`, `consent_marketing`, `channel_opt_out`, `eligibility`, `applicability`, `suitability`, `no_treatment`, `no_locale_creative`, `no_compact_creative` |
+//! | `prioritise` | `zero_priority` |
+//! | `arbitrate` | `outranked`, `one_per_segment`, `max_sales`, `reserved_for_service` |
+//!
+//! Rule names are stable (hosts and dashboards may count them); details are for people and may
+//! change. Entries of the `prioritise` and `arbitrate` stages carry the priority and its parts;
+//! so does a segment fallback that was kept aside but not needed (stage `select`, rule
+//! `applicability`).
+//!
+//! [`table`] renders a decision as the table `opmaat explain` prints.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::prioritise::Parts;
+use super::select::kind_name;
+use super::Decision;
+use crate::bundle::model::{Audience, FormFactor, Kind};
+
+/// Where in the funnel a proposition was removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Select,
+    Prioritise,
+    Arbitrate,
+}
+
+/// The rule that removed a proposition. Serialised in snake_case (`validity_window`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    Audience,
+    Channel,
+    ValidityWindow,
+    ConsentMarketing,
+    ChannelOptOut,
+    Eligibility,
+    Applicability,
+    Suitability,
+    NoTreatment,
+    NoLocaleCreative,
+    NoCompactCreative,
+    ZeroPriority,
+    Outranked,
+    OnePerSegment,
+    MaxSales,
+    ReservedForService,
+}
+
+impl Rule {
+    /// Every rule, in funnel order.
+    pub const ALL: [Rule; 16] = [
+        Rule::Audience,
+        Rule::Channel,
+        Rule::ValidityWindow,
+        Rule::ConsentMarketing,
+        Rule::ChannelOptOut,
+        Rule::Eligibility,
+        Rule::Applicability,
+        Rule::Suitability,
+        Rule::NoTreatment,
+        Rule::NoLocaleCreative,
+        Rule::NoCompactCreative,
+        Rule::ZeroPriority,
+        Rule::Outranked,
+        Rule::OnePerSegment,
+        Rule::MaxSales,
+        Rule::ReservedForService,
+    ];
+
+    /// The stable name, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Audience => "audience",
+            Rule::Channel => "channel",
+            Rule::ValidityWindow => "validity_window",
+            Rule::ConsentMarketing => "consent_marketing",
+            Rule::ChannelOptOut => "channel_opt_out",
+            Rule::Eligibility => "eligibility",
+            Rule::Applicability => "applicability",
+            Rule::Suitability => "suitability",
+            Rule::NoTreatment => "no_treatment",
+            Rule::NoLocaleCreative => "no_locale_creative",
+            Rule::NoCompactCreative => "no_compact_creative",
+            Rule::ZeroPriority => "zero_priority",
+            Rule::Outranked => "outranked",
+            Rule::OnePerSegment => "one_per_segment",
+            Rule::MaxSales => "max_sales",
+            Rule::ReservedForService => "reserved_for_service",
+        }
+    }
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Select => "select",
+            Stage::Prioritise => "prioritise",
+            Stage::Arbitrate => "arbitrate",
+        }
+    }
+}
+
+/// Why one proposition is not shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceEntry {
+    pub proposition: String,
+    pub segment: String,
+    pub kind: Kind,
+    pub stage: Stage,
+    pub rule: Rule,
+    pub detail: Cow<'static, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts: Option<Box<Parts>>,
+}
+
+/// The decision as a table: a header with the inputs, one row per proposition (shown ones in
+/// slot order, then the others by how far they got and their priority), and the knob's cost.
+pub fn table(d: &Decision) -> String {
+    let mut out = String::new();
+    let p = &d.placement;
+    let audience = match p.audience {
+        Audience::LoggedIn => "logged-in",
+        Audience::LoggedOff => "logged-off",
+        Audience::Any => "any audience",
+    };
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let _ = writeln!(out, "decision {}  {} v{}  at {}", d.decision_id, d.bundle_id, d.bundle_version, d.now);
+    let _ = writeln!(
+        out,
+        "placement {}: channel {}, {audience}, {} slot(s), at most {} sales/loyalty, {} reserved for service{}",
+        p.id,
+        p.channel,
+        p.slots,
+        p.max_sales,
+        p.min_service,
+        if p.one_per_segment { ", one per segment" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "profile {} ({}); consent: personalisation {}, marketing {}, analytics {}{}; locale {}, {} screen",
+        d.profile_id.as_deref().unwrap_or("(anonymous)"),
+        if d.logged_in { "logged in" } else { "logged off" },
+        yes(d.consent.personalisation),
+        yes(d.consent.marketing),
+        yes(d.consent.analytics),
+        if d.consent.channel_opted_out { ", opted out of this channel" } else { "" },
+        d.locale,
+        d.form_factor.as_str(),
+    );
+    out.push('\n');
+
+    let mut rows: Vec<[String; 10]> = Vec::new();
+    let number = |x: Option<f64>, digits: usize| x.map_or_else(|| "-".to_string(), |x| format!("{x:.digits$}"));
+    let parts_cells = |parts: Option<&Parts>| {
+        [
+            number(parts.map(|x| x.p), 3),
+            number(parts.map(|x| x.c), 2),
+            number(parts.map(|x| x.v), 1),
+            number(parts.map(|x| x.l), 2),
+        ]
+    };
+    for s in &d.slots {
+        let [pp, c, v, l] = parts_cells(Some(&s.parts));
+        let form = match s.creative.form_factor {
+            FormFactor::Large => "large",
+            FormFactor::Compact => "compact",
+        };
+        let mut outcome = format!("shown: treatment {} ({}), {} {form}", s.treatment, assignment(s.assignment), s.creative.locale);
+        if let Some(note) = &s.note {
+            let _ = write!(outcome, "; {note}");
+        }
+        rows.push([s.position.to_string(), s.proposition.clone(), kind_name(s.kind).into(), s.segment.clone(), number(Some(s.priority), 3), pp, c, v, l, outcome]);
+    }
+    let mut rest: Vec<&TraceEntry> = d.trace.iter().collect();
+    rest.sort_by(|a, b| {
+        b.stage.cmp(&a.stage).then(b.priority.unwrap_or(-1.0).total_cmp(&a.priority.unwrap_or(-1.0)))
+    });
+    for t in rest {
+        let [pp, c, v, l] = parts_cells(t.parts.as_deref());
+        let outcome = format!("{} / {}: {}", t.stage.as_str(), t.rule.as_str(), t.detail);
+        rows.push(["-".into(), t.proposition.clone(), kind_name(t.kind).into(), t.segment.clone(), number(t.priority, 3), pp, c, v, l, outcome]);
+    }
+    let header = ["#", "proposition", "kind", "segment", "priority", "P", "C", "V", "L", "outcome"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let right = [false, false, false, false, true, true, true, true, true, false];
+    let mut line = |cells: &[String]| {
+        let mut text = String::new();
+        for (i, ((cell, width), right)) in cells.iter().zip(widths).zip(right).enumerate() {
+            let pad = width.saturating_sub(cell.chars().count());
+            if i > 0 {
+                text.push_str("  ");
+            }
+            if right {
+                text.push_str(&" ".repeat(pad));
+                text.push_str(cell);
+            } else if i + 1 < cells.len() {
+                text.push_str(cell);
+                text.push_str(&" ".repeat(pad));
+            } else {
+                text.push_str(cell);
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&header.map(String::from));
+    for row in &rows {
+        line(row);
+    }
+    out.push('\n');
+    let k = &d.without_knob;
+    let _ = writeln!(out, "expected value (sum of P x V): {:.3}", d.expected_value);
+    let same = k.propositions.iter().eq(d.slots.iter().map(|s| &s.proposition));
+    let _ = writeln!(
+        out,
+        "without the strategic knob: {:.3} ({}){}; the knob costs {:.3}",
+        k.expected_value,
+        if k.propositions.is_empty() { "nothing shown".to_string() } else { k.propositions.join(", ") },
+        if same { ", the same propositions" } else { "" },
+        k.knob_cost
+    );
+    out
+}
+
+fn assignment(a: super::Assignment) -> &'static str {
+    match a {
+        super::Assignment::Split => "split",
+        super::Assignment::BanditMean => "bandit mean",
+        super::Assignment::First => "first",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_names_match_their_serialisation() {
+        for rule in Rule::ALL {
+            assert_eq!(serde_json::to_value(rule).unwrap(), rule.as_str());
+        }
+        for stage in [Stage::Select, Stage::Prioritise, Stage::Arbitrate] {
+            assert_eq!(serde_json::to_value(stage).unwrap(), stage.as_str());
+        }
+    }
+}

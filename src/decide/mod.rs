@@ -1,0 +1,482 @@
+//! The decision funnel: select → prioritise → filter and arbitrate per placement → explain.
+//!
+//! [`Engine::decide`](crate::Engine::decide) runs it for one placement, one [`Profile`] (parsed
+//! once per page and reused for every placement) and one [`Context`] at a given `now`:
+//!
+//! 1. [`select`]: audience, channel, validity window, consent, eligibility, applicability,
+//!    suitability, a treatment and a creative for the locale and screen;
+//! 2. [`prioritise`]: `priority = P × C × V × L`, every part kept;
+//! 3. [`arbitrate`]: fill the placement's slots by priority under its rules (one per segment,
+//!    at most `maxSales` sales and loyalty, `minService` slots reserved for service), then let
+//!    the segments' fallback propositions fill slots that stay empty;
+//! 4. the strategic knob's cost: the same arbitration again with every strategic setting at 0,
+//!    and the expected value `Σ P × V` of both sets;
+//! 5. [`explain`]: a trace entry (stage, rule, detail) for every proposition not shown, and a
+//!    readable table of the whole decision.
+//!
+//! A decision depends on nothing but its inputs (no clock, no randomness, no order of a hash
+//! map), so `opmaat explain` replays it from the same bundle, profile, context and `now`.
+//! Contact policies and the holdout group need the customer's ledger and arrive with it; the
+//! catalogue's `sampledPropensities` setting is not used yet (P is the profile's score or the
+//! default).
+
+pub mod arbitrate;
+pub mod context;
+pub mod explain;
+pub mod prioritise;
+pub mod select;
+pub mod token;
+pub mod treatment;
+
+#[cfg(all(test, feature = "compiler"))]
+mod personas;
+#[cfg(all(test, feature = "compiler", not(target_arch = "wasm32")))]
+mod properties;
+#[cfg(all(test, feature = "compiler"))]
+mod tests;
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use context::{Context, Screen};
+pub use explain::{Rule, Stage, TraceEntry};
+pub use prioritise::{Parts, PropensitySource};
+pub use token::{parse_token, DecisionId, Token};
+pub use treatment::Assignment;
+
+use crate::bundle::model::{Audience, FormFactor, Image, Kind, Proposition, Segment};
+use crate::bundle::Bundle;
+use crate::profile::{Profile, ProfilePolicy};
+use crate::time::{format_rfc3339, Timestamp};
+use crate::{Error, Result};
+use arbitrate::{Entry, Loss, Rules};
+use context::View;
+use select::{Choice, Gate, Verdict};
+
+/// What to decide.
+#[derive(Debug, Clone, Copy)]
+pub struct DecideRequest<'a> {
+    /// The placement's id, such as `overview`.
+    pub placement: &'a str,
+    pub profile: &'a Profile,
+    pub context: &'a Context,
+    /// The moment of the decision (seconds since the epoch); the host's clock, passed in.
+    pub now: Timestamp,
+}
+
+/// The outcome of one decision: what to show, why, and what everything else lost on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// 16 hex digits, the same for the same inputs (see [`token`]).
+    pub decision_id: String,
+    pub bundle_id: String,
+    pub bundle_version: u64,
+    pub placement: PlacementRules,
+    /// The profile's pseudonymous id, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<String>,
+    pub logged_in: bool,
+    /// Which consent the decision honoured.
+    pub consent: ConsentUsed,
+    /// The locale asked for (the catalogue's default when the context names none).
+    pub locale: String,
+    pub form_factor: Screen,
+    /// `now`, RFC 3339.
+    pub now: String,
+    /// The propositions to show, in slot order. May be fewer than the placement's slots.
+    pub slots: Vec<Slot>,
+    /// `Σ P × V` of the shown propositions.
+    pub expected_value: f64,
+    /// What the same decision would have shown with the strategic knob at 0.
+    pub without_knob: WithoutKnob,
+    /// One entry for every proposition not shown, in catalogue order.
+    pub trace: Vec<TraceEntry>,
+}
+
+/// The placement decided and its rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementRules {
+    pub id: String,
+    pub channel: String,
+    pub audience: Audience,
+    pub slots: u8,
+    /// At most this many sales and loyalty propositions (the slot count when unset).
+    pub max_sales: u8,
+    pub min_service: u8,
+    pub one_per_segment: bool,
+}
+
+/// The consent a decision honoured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentUsed {
+    /// Profile attributes and propensities were used.
+    pub personalisation: bool,
+    /// Sales and loyalty propositions could be shown.
+    pub marketing: bool,
+    /// Measurement events (impressions, clicks) may be sent for this decision.
+    pub analytics: bool,
+    /// The customer opted out of commercial propositions in this placement's channel.
+    pub channel_opted_out: bool,
+}
+
+/// One shown proposition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Slot {
+    /// 1-based.
+    pub position: u8,
+    pub proposition: String,
+    pub segment: String,
+    pub kind: Kind,
+    pub treatment: String,
+    pub assignment: Assignment,
+    pub creative: ShownCreative,
+    /// `P × C × V × L`.
+    pub priority: f64,
+    pub parts: Parts,
+    /// Filled by the segment's fallback proposition because the slot would stay empty.
+    pub fallback: bool,
+    /// Why a fallback was needed (absent for other slots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Names this impression: the ledger records the customer's responses under it, and
+    /// measurement events (sent only with analytics consent) carry it. No personal data.
+    pub token: String,
+}
+
+/// The creative to render, resolved for the locale and screen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShownCreative {
+    /// The catalogue locale it is written in (after the fallback chain).
+    pub locale: String,
+    /// `large` or `compact`.
+    pub form_factor: FormFactor,
+    pub title: String,
+    pub body: String,
+    pub cta: String,
+    pub href: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+}
+
+/// The decision as it would have been without the strategic knob.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithoutKnob {
+    /// The propositions that would have been shown, in slot order.
+    pub propositions: Vec<String>,
+    /// Their `Σ P × V`.
+    pub expected_value: f64,
+    /// `expectedValue` without the knob minus with it: what the knob costs in expected value
+    /// (negative when the knob happens to gain).
+    pub knob_cost: f64,
+}
+
+/// How far in the future a snapshot's `issuedAt` may lie (clock skew between the bank's servers
+/// and the device), in seconds.
+pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
+
+/// One proposition on its way through the funnel. Kept small (the parts are boxed): a large
+/// catalogue has one per proposition, most of them `Out`.
+enum Status {
+    /// Removed in selection.
+    Out { rule: Rule, detail: Cow<'static, str> },
+    /// Passed selection.
+    Candidate { choice: Choice, parts: Box<prioritise::Parts> },
+    /// A segment fallback that failed applicability only.
+    Fallback { choice: Choice, parts: Box<prioritise::Parts>, detail: Cow<'static, str> },
+}
+
+/// Runs the funnel. `Engine::decide` is the public door.
+pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRequest) -> Result<Decision> {
+    let payload = &bundle.payload;
+    let catalogue = &payload.catalogue;
+    let now = request.now;
+    if now < payload.not_before {
+        return Err(Error::NotYetValid { not_before: format_rfc3339(payload.not_before), now: format_rfc3339(now) });
+    }
+    if now >= payload.expires_at {
+        return Err(Error::Expired { expires_at: format_rfc3339(payload.expires_at), now: format_rfc3339(now) });
+    }
+    let placement = catalogue.placements.iter().find(|p| p.id == request.placement).ok_or_else(|| {
+        let known: Vec<&str> = catalogue.placements.iter().map(|p| p.id.as_str()).collect();
+        Error::argument("placement", format!("no placement {:?} in this bundle (placements: {})", request.placement, known.join(", ")))
+    })?;
+    let channel = catalogue
+        .channels
+        .get(usize::from(placement.channel))
+        .ok_or_else(|| Error::malformed(format!("placement {} names a missing channel", placement.id)))?;
+
+    let context = request.context;
+    context.validate()?;
+    if let Some(c) = context.channel.as_deref().filter(|c| c != channel) {
+        return Err(Error::argument("context.channel", format!("placement {} is in channel {channel}, not {c}", placement.id)));
+    }
+    if let Some(p) = context.placement.as_deref().filter(|p| *p != placement.id) {
+        return Err(Error::argument("context.placement", format!("the decision is for placement {}, not {p}", placement.id)));
+    }
+
+    let profile = request.profile;
+    if let Some(expires) = profile.expires_at().filter(|&e| now >= e) {
+        return Err(Error::ProfileExpired { expires_at: format_rfc3339(expires), now: format_rfc3339(now) });
+    }
+    if let Some(issued) = profile.issued_at().filter(|&i| i > now.saturating_add(MAX_CLOCK_SKEW_SECONDS)) {
+        return Err(Error::profile(
+            "profile.issuedAt",
+            format!("issued in the future ({}, now is {})", format_rfc3339(issued), format_rfc3339(now)),
+        ));
+    }
+    policy.admit(profile)?;
+
+    let consent = profile.consent();
+    let personalised = consent.personalisation;
+    let opted_out = consent.channel_opt_outs.iter().any(|c| c == channel);
+    let locale = context.locale.clone().unwrap_or_else(|| catalogue.default_locale.clone());
+    let mut locales: Vec<&str> = Vec::with_capacity(3);
+    for l in [locale.as_str(), context::language(&locale), catalogue.default_locale.as_str()] {
+        if !locales.iter().any(|known| known.eq_ignore_ascii_case(l)) {
+            locales.push(l);
+        }
+    }
+    let context_value = context_object(context, &placement.id, channel, &locale, now, profile.logged_in());
+    let view = View { attributes: personalised.then(|| profile.attributes()), context: &context_value };
+    let session = bundle.conditions.session(&view);
+    let gate = Gate {
+        placement,
+        channel,
+        session: &session,
+        now,
+        logged_in: profile.logged_in(),
+        marketing: consent.marketing,
+        opted_out,
+        personalised,
+        profile_id: profile.id(),
+        locales: &locales,
+        screen: context.screen,
+    };
+    let propensities = personalised.then(|| profile.propensities());
+
+    // Select and prioritise.
+    let mut statuses = Vec::with_capacity(catalogue.propositions.len());
+    for p in &catalogue.propositions {
+        let segment = segment_of(&catalogue.segments, p)?;
+        let parts = || Box::new(prioritise::prioritise(p, segment, &catalogue.arbitration, propensities, &session));
+        statuses.push(match gate.screen(p) {
+            Verdict::Pass(choice) => Status::Candidate { choice, parts: parts() },
+            // Selection only keeps a fallback aside when applicability was its one failure.
+            Verdict::Fail { detail, fallback: Some(choice), .. } => Status::Fallback { choice, parts: parts(), detail },
+            Verdict::Fail { rule, detail, fallback: None } => Status::Out { rule, detail },
+        });
+    }
+
+    // Arbitrate, with the knob and without.
+    let rules = Rules::of(placement);
+    let entries = |fallback: bool, priority: fn(&prioritise::Parts) -> f64| {
+        let mut out: Vec<Entry> = statuses
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Status::Candidate { parts, .. } if !fallback => Some((i, parts)),
+                Status::Fallback { parts, .. } if fallback => Some((i, parts)),
+                _ => None,
+            })
+            .filter(|(_, parts)| priority(parts) > 0.0)
+            .filter_map(|(i, parts)| {
+                let p = catalogue.propositions.get(i)?;
+                Some(Entry { id: i, priority: priority(parts), order: i, kind: p.kind, segment: p.segment })
+            })
+            .collect();
+        arbitrate::rank(&mut out);
+        out
+    };
+    let with_knob = |parts: &prioritise::Parts| parts.priority;
+    let without = |parts: &prioritise::Parts| parts.priority_without_knob;
+    let filled = arbitrate::fill(rules, &entries(false, with_knob), &entries(true, with_knob));
+    let unknobbed = arbitrate::fill(rules, &entries(false, without), &entries(true, without));
+
+    let expected = |chosen: &[(usize, bool)]| -> f64 {
+        chosen
+            .iter()
+            .filter_map(|&(i, _)| match statuses.get(i) {
+                Some(Status::Candidate { parts, .. } | Status::Fallback { parts, .. }) => Some(parts.expected_value),
+                _ => None,
+            })
+            .fold(0.0, |sum, x| sum + x)
+    };
+    let expected_value = expected(&filled.chosen);
+    let expected_without = expected(&unknobbed.chosen);
+    let name = |i: usize| catalogue.propositions.get(i).map_or_else(String::new, |p| p.id.clone());
+
+    let decision_id = DecisionId::of(&payload.bundle_id, payload.version, &placement.id, profile.id(), now);
+    let mut slots = Vec::with_capacity(filled.chosen.len());
+    for (position, &(i, fallback)) in filled.chosen.iter().enumerate() {
+        let (Some(p), Some(Status::Candidate { choice, parts } | Status::Fallback { choice, parts, .. })) =
+            (catalogue.propositions.get(i), statuses.get(i))
+        else {
+            continue;
+        };
+        let note = match statuses.get(i) {
+            Some(Status::Fallback { detail, .. }) => {
+                Some(format!("segment fallback for an empty slot; {detail}"))
+            }
+            _ => None,
+        };
+        let treatment = p.treatments.get(choice.treatment).ok_or_else(|| Error::malformed("treatment out of range"))?;
+        let creative = treatment.creatives.get(choice.creative).ok_or_else(|| Error::malformed("creative out of range"))?;
+        slots.push(Slot {
+            position: u8::try_from(position + 1).unwrap_or(u8::MAX),
+            proposition: p.id.clone(),
+            segment: segment_of(&catalogue.segments, p)?.id.clone(),
+            kind: p.kind,
+            treatment: treatment.id.clone(),
+            assignment: choice.assignment,
+            creative: ShownCreative {
+                locale: creative.locale.clone(),
+                form_factor: creative.form,
+                title: creative.title.clone(),
+                body: creative.body.clone(),
+                cta: creative.cta.clone(),
+                href: creative.href.clone(),
+                image: creative.image.clone(),
+            },
+            priority: parts.priority,
+            parts: (**parts).clone(),
+            fallback,
+            note,
+            token: token::tracking_token(decision_id, &p.id, &treatment.id),
+        });
+    }
+
+    // The trace: every proposition not shown, in catalogue order.
+    let mut lost: Vec<Option<Loss>> = vec![None; statuses.len()];
+    for &(i, loss) in &filled.lost {
+        if let Some(slot) = lost.get_mut(i) {
+            *slot = Some(loss);
+        }
+    }
+    let shown: Vec<usize> = filled.chosen.iter().map(|&(i, _)| i).collect();
+    let mut trace = Vec::with_capacity(statuses.len().saturating_sub(shown.len()));
+    for (i, (p, status)) in catalogue.propositions.iter().zip(statuses).enumerate() {
+        if shown.contains(&i) {
+            continue;
+        }
+        let segment = segment_of(&catalogue.segments, p)?;
+        let entry = |stage, rule, detail, parts: Option<Box<prioritise::Parts>>| TraceEntry {
+            proposition: p.id.clone(),
+            segment: segment.id.clone(),
+            kind: p.kind,
+            stage,
+            rule,
+            detail,
+            priority: parts.as_ref().map(|x| x.priority),
+            parts,
+        };
+        trace.push(match status {
+            Status::Out { rule, detail } => entry(Stage::Select, rule, detail, None),
+            Status::Fallback { detail, parts, .. } => {
+                let why = match lost.get(i).copied().flatten() {
+                    None => "its priority is 0".to_string(),
+                    Some(Loss::Outranked) => "no slot was left empty".to_string(),
+                    Some(loss) => loss_detail(loss, rules, segment, &name),
+                };
+                let detail = format!("{detail}; not needed as the segment's fallback: {why}");
+                entry(Stage::Select, Rule::Applicability, detail.into(), Some(parts))
+            }
+            Status::Candidate { parts, .. } if parts.priority <= 0.0 => {
+                entry(Stage::Prioritise, Rule::ZeroPriority, prioritise::why_zero(&parts).into(), Some(parts))
+            }
+            Status::Candidate { parts, .. } => {
+                let loss = lost.get(i).copied().flatten().unwrap_or(Loss::Outranked);
+                let rule = match loss {
+                    Loss::Outranked => Rule::Outranked,
+                    Loss::OnePerSegment { .. } => Rule::OnePerSegment,
+                    Loss::MaxSales => Rule::MaxSales,
+                    Loss::ReservedForService => Rule::ReservedForService,
+                };
+                entry(Stage::Arbitrate, rule, loss_detail(loss, rules, segment, &name).into(), Some(parts))
+            }
+        });
+    }
+
+    Ok(Decision {
+        decision_id: decision_id.hex(),
+        bundle_id: payload.bundle_id.clone(),
+        bundle_version: payload.version,
+        placement: PlacementRules {
+            id: placement.id.clone(),
+            channel: channel.clone(),
+            audience: placement.audience,
+            slots: placement.slots,
+            max_sales: placement.max_sales.unwrap_or(placement.slots),
+            min_service: placement.min_service,
+            one_per_segment: placement.one_per_segment,
+        },
+        profile_id: profile.id().map(str::to_string),
+        logged_in: profile.logged_in(),
+        consent: ConsentUsed {
+            personalisation: personalised,
+            marketing: consent.marketing,
+            analytics: consent.analytics,
+            channel_opted_out: opted_out,
+        },
+        locale,
+        form_factor: context.screen,
+        now: format_rfc3339(now),
+        slots,
+        expected_value,
+        without_knob: WithoutKnob {
+            propositions: unknobbed.chosen.iter().map(|&(i, _)| name(i)).collect(),
+            expected_value: expected_without,
+            knob_cost: expected_without - expected_value,
+        },
+        trace,
+    })
+}
+
+fn segment_of<'c>(segments: &'c [Segment], p: &Proposition) -> Result<&'c Segment> {
+    segments
+        .get(usize::from(p.segment))
+        .ok_or_else(|| Error::malformed(format!("proposition {} names a missing segment", p.id)))
+}
+
+fn loss_detail(loss: Loss, rules: Rules, segment: &Segment, name: &dyn Fn(usize) -> String) -> String {
+    match loss {
+        Loss::Outranked => format!("the placement's {} slot(s) went to propositions ranked higher", rules.slots),
+        Loss::OnePerSegment { shown_by } => {
+            format!("one proposition per segment: {} is already shown by {}", segment.id, name(shown_by))
+        }
+        Loss::MaxSales => format!("at most {} sales and loyalty propositions (maxSales), all taken", rules.max_sales),
+        Loss::ReservedForService => format!(
+            "taking it would leave no room for the {} service proposition(s) this placement reserves (minService)",
+            rules.min_service
+        ),
+    }
+}
+
+/// The context as conditions see it under `context.*`.
+fn context_object(context: &Context, placement: &str, channel: &str, locale: &str, now: Timestamp, logged_in: bool) -> Value {
+    let mut map = Map::new();
+    map.insert("channel".into(), channel.into());
+    map.insert("placement".into(), placement.into());
+    if let Some(page) = &context.page {
+        map.insert("page".into(), page.as_str().into());
+    }
+    if let Some(topic) = &context.topic {
+        map.insert("topic".into(), topic.as_str().into());
+    }
+    map.insert("locale".into(), locale.into());
+    map.insert("language".into(), context::language(locale).into());
+    map.insert("formFactor".into(), context.screen.as_str().into());
+    map.insert("now".into(), format_rfc3339(now).into());
+    map.insert("loggedIn".into(), logged_in.into());
+    for (k, v) in &context.extra {
+        map.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    Value::Object(map)
+}

@@ -1,0 +1,149 @@
+//! Stage 2: the marketing score, `priority = P × C × V × L`.
+//!
+//! * **P**, propensity: the profile's score for the proposition's model key, else the
+//!   proposition's default. Without personalisation consent always the default.
+//! * **C**, context fit: `1 + Σ weights of the matching context conditions / 100`.
+//! * **V**, value: `bankValueWeight × bank value + customerValueWeight × customer value`. A
+//!   catalogue with `bankValueWeight` 0 ranks by what the customer gains alone.
+//! * **L**, levers: `1 + (segment lever + proposition lever + strategic knob) / 100`, where the
+//!   strategic knob is the segment's plus the proposition's strategic setting.
+//!
+//! C and L are never below 0 (a lever of -150 % gives L = 0, not a negative priority). A
+//! priority of 0 (a propensity of 0, no value, levers at -100 %) removes the proposition: it has
+//! nothing to offer. Every part is kept for the decision's output, with `P × V` (the expected
+//! value that the strategic knob's cost is measured in) and the priority the proposition would
+//! have without the knob.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::context::View;
+use crate::bundle::model::{Arbitration, Proposition, Segment};
+use crate::condition::Session;
+
+/// Where P came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PropensitySource {
+    /// The profile's score for the model key.
+    Profile,
+    /// The proposition's default (no score, no model key, or no personalisation consent).
+    Default,
+}
+
+/// A priority and everything it is made of.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Parts {
+    /// `P × C × V × L` (serialised beside the parts, as the slot's or trace entry's `priority`).
+    #[serde(skip)]
+    pub priority: f64,
+    pub p: f64,
+    pub c: f64,
+    pub v: f64,
+    pub l: f64,
+    pub propensity_source: PropensitySource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propensity_model: Option<String>,
+    /// The weights of the context conditions that matched (their sum / 100 is C - 1).
+    pub context_weights: Vec<f64>,
+    pub bank_value: f64,
+    pub customer_value: f64,
+    pub bank_value_weight: f64,
+    pub customer_value_weight: f64,
+    pub segment_lever: f64,
+    pub proposition_lever: f64,
+    /// The strategic knob on this proposition: its segment's setting plus its own, in percent.
+    pub strategic: f64,
+    /// `P × V`: what showing it is expected to be worth.
+    pub expected_value: f64,
+    /// `P × C × V × L` with the strategic knob at 0.
+    pub priority_without_knob: f64,
+}
+
+/// Computes the priority of a proposition that passed selection.
+pub(crate) fn prioritise(
+    p: &Proposition,
+    segment: &Segment,
+    arbitration: &Arbitration,
+    propensities: Option<&BTreeMap<String, f64>>,
+    session: &Session<'_, View<'_>>,
+) -> Parts {
+    let score = p
+        .propensity_model
+        .as_deref()
+        .and_then(|model| propensities?.get(model))
+        .copied()
+        .filter(|x| (0.0..=1.0).contains(x));
+    let (propensity, source) = match score {
+        Some(x) => (x, PropensitySource::Profile),
+        None => (p.default_propensity, PropensitySource::Default),
+    };
+    let context_weights: Vec<f64> =
+        p.context_weights.iter().filter(|w| session.eval(w.when)).map(|w| w.weight).collect();
+    let c = (1.0 + context_weights.iter().sum::<f64>() / 100.0).max(0.0);
+    let v = arbitration.bank_value_weight * p.bank_value + arbitration.customer_value_weight * p.customer_value;
+    let strategic = segment.strategic + p.strategic;
+    let levers = segment.lever + p.lever;
+    let l = (1.0 + (levers + strategic) / 100.0).max(0.0);
+    let l_without_knob = (1.0 + levers / 100.0).max(0.0);
+    Parts {
+        priority: finite(propensity * c * v * l),
+        p: propensity,
+        c: finite(c),
+        v: finite(v),
+        l: finite(l),
+        propensity_source: source,
+        propensity_model: p.propensity_model.clone(),
+        context_weights,
+        bank_value: p.bank_value,
+        customer_value: p.customer_value,
+        bank_value_weight: arbitration.bank_value_weight,
+        customer_value_weight: arbitration.customer_value_weight,
+        segment_lever: segment.lever,
+        proposition_lever: p.lever,
+        strategic,
+        expected_value: finite(propensity * v),
+        priority_without_knob: finite(propensity * c * v * l_without_knob),
+    }
+}
+
+/// NaN (from ∞ × 0 in a hand-made bundle) becomes 0, infinities the largest finite numbers, so
+/// ordering and JSON output stay well-defined.
+fn finite(x: f64) -> f64 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x.clamp(f64::MIN, f64::MAX)
+    }
+}
+
+/// Why a priority is 0, for the trace.
+pub(crate) fn why_zero(parts: &Parts) -> String {
+    let factor = if parts.p <= 0.0 {
+        "P is 0: the propensity is 0"
+    } else if parts.c <= 0.0 {
+        "C is 0: negative context weights"
+    } else if parts.v <= 0.0 {
+        "V is 0: no value with these value weights"
+    } else if parts.l <= 0.0 {
+        "L is 0: levers at -100 % or below"
+    } else {
+        "the product is 0"
+    };
+    format!("priority P × C × V × L is 0 ({factor})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finite_keeps_ordering_defined() {
+        assert_eq!(finite(f64::NAN), 0.0);
+        assert_eq!(finite(f64::INFINITY), f64::MAX);
+        assert_eq!(finite(-f64::INFINITY), f64::MIN);
+        assert_eq!(finite(1.5), 1.5);
+    }
+}

@@ -1,0 +1,174 @@
+//! Stage 1: which propositions may be considered at all.
+//!
+//! Rules, in the order they are checked; the first that fails names the proposition's fate in
+//! the trace:
+//!
+//! | rule | removes a proposition when |
+//! |---|---|
+//! | `audience` | the placement is for logged-in customers and the profile is logged off, or the other way round |
+//! | `channel` | it is not offered in the placement's channel |
+//! | `validity_window` | `now` is outside its campaign dates |
+//! | `consent_marketing` | it is sales or loyalty and the customer gave no marketing consent |
+//! | `channel_opt_out` | it is sales or loyalty and the customer opted out of this channel |
+//! | `eligibility` | its eligibility condition does not hold (may the customer have it?) |
+//! | `applicability` | its applicability condition does not hold (does it make sense now?) |
+//! | `suitability` | its suitability condition does not hold (is it responsible?) |
+//! | `no_treatment` | no treatment can be shown (every split weight is 0) |
+//! | `no_locale_creative` | the treatment has no creative for any locale of the fallback chain |
+//! | `no_compact_creative` | the screen is small and the treatment has no compact creative |
+//!
+//! Service propositions need no marketing consent and survive a channel opt-out: a rejected
+//! payment is news, not marketing. Without personalisation consent conditions see no profile
+//! attribute at all (see [`super::context::View`]), so a condition that needs one fails.
+//!
+//! A segment's fallback proposition whose only failure is applicability is kept aside (with its
+//! treatment and creative) for the fallback pass of [`super::arbitrate`].
+
+use std::borrow::Cow;
+
+use super::context::Screen;
+use super::explain::Rule;
+use super::treatment::{self, Assignment};
+use crate::bundle::model::{Audience, Kind, Placement, Proposition};
+use crate::condition::{CondId, Session};
+use crate::time::{format_rfc3339, Timestamp};
+
+use super::context::View;
+
+/// The shown treatment and creative of a proposition that passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Choice {
+    pub treatment: usize,
+    pub assignment: Assignment,
+    pub creative: usize,
+}
+
+/// A proposition's fate in selection.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    Pass(Choice),
+    Fail {
+        rule: Rule,
+        detail: Cow<'static, str>,
+        /// For a fallback proposition that failed applicability and nothing else.
+        fallback: Option<Choice>,
+    },
+}
+
+/// Everything selection needs to know about this contact.
+pub(crate) struct Gate<'a> {
+    pub placement: &'a Placement,
+    pub channel: &'a str,
+    pub session: &'a Session<'a, View<'a>>,
+    pub now: Timestamp,
+    pub logged_in: bool,
+    pub marketing: bool,
+    pub opted_out: bool,
+    pub personalised: bool,
+    pub profile_id: Option<&'a str>,
+    pub locales: &'a [&'a str],
+    pub screen: Screen,
+}
+
+impl Gate<'_> {
+    fn holds(&self, condition: Option<CondId>) -> bool {
+        condition.is_none_or(|c| self.session.eval(c))
+    }
+
+    fn condition_failed(&self, rule: Rule) -> Cow<'static, str> {
+        let text = match (rule, self.personalised) {
+            (Rule::Eligibility, true) => "the eligibility condition does not hold for this profile",
+            (Rule::Applicability, true) => "the applicability condition does not hold for this profile",
+            (_, true) => "the suitability condition does not hold for this profile",
+            (Rule::Eligibility, false) => {
+                "the eligibility condition does not hold (without personalisation consent conditions see no profile attributes)"
+            }
+            (Rule::Applicability, false) => {
+                "the applicability condition does not hold (without personalisation consent conditions see no profile attributes)"
+            }
+            (_, false) => {
+                "the suitability condition does not hold (without personalisation consent conditions see no profile attributes)"
+            }
+        };
+        Cow::Borrowed(text)
+    }
+
+    fn audience_ok(&self) -> bool {
+        match self.placement.audience {
+            Audience::LoggedIn => self.logged_in,
+            Audience::LoggedOff => !self.logged_in,
+            Audience::Any => true,
+        }
+    }
+
+    pub fn screen(&self, p: &Proposition) -> Verdict {
+        let fail = |rule: Rule, detail: Cow<'static, str>| Verdict::Fail { rule, detail, fallback: None };
+        if !self.audience_ok() {
+            let (for_whom, profile) = match self.placement.audience {
+                Audience::LoggedIn => ("logged-in customers", "logged off"),
+                _ => ("logged-off visitors", "logged in"),
+            };
+            return fail(Rule::Audience, format!("placement {} is for {for_whom}; this profile is {profile}", self.placement.id).into());
+        }
+        if !p.channels.contains(&self.placement.channel) {
+            return fail(Rule::Channel, format!("not offered in channel {}", self.channel).into());
+        }
+        let started = p.valid_from.is_none_or(|from| from <= self.now);
+        let running = p.valid_until.is_none_or(|until| self.now < until);
+        if !(started && running) {
+            let window = |t: Option<Timestamp>| t.map_or("-".to_string(), format_rfc3339);
+            return fail(
+                Rule::ValidityWindow,
+                format!("runs from {} until {}", window(p.valid_from), window(p.valid_until)).into(),
+            );
+        }
+        let commercial = p.kind != Kind::Service;
+        if commercial && !self.marketing {
+            let detail = match p.kind {
+                Kind::Loyalty => "a loyalty proposition needs marketing consent",
+                _ => "a sales proposition needs marketing consent",
+            };
+            return fail(Rule::ConsentMarketing, detail.into());
+        }
+        if commercial && self.opted_out {
+            return fail(
+                Rule::ChannelOptOut,
+                format!("the customer opted out of commercial propositions in channel {}", self.channel).into(),
+            );
+        }
+        if !self.holds(p.eligibility) {
+            return fail(Rule::Eligibility, self.condition_failed(Rule::Eligibility));
+        }
+        let applicable = self.holds(p.applicability);
+        if !applicable && !p.fallback {
+            return fail(Rule::Applicability, self.condition_failed(Rule::Applicability));
+        }
+        let suitable = self.holds(p.suitability);
+        let choice = if suitable { self.choose(p) } else { Err((Rule::Suitability, self.condition_failed(Rule::Suitability))) };
+        match (applicable, choice) {
+            (true, Ok(choice)) => Verdict::Pass(choice),
+            (true, Err((rule, detail))) => fail(rule, detail),
+            (false, choice) => Verdict::Fail {
+                rule: Rule::Applicability,
+                detail: self.condition_failed(Rule::Applicability),
+                fallback: choice.ok(),
+            },
+        }
+    }
+
+    fn choose(&self, p: &Proposition) -> Result<Choice, (Rule, Cow<'static, str>)> {
+        let (index, assignment) = treatment::choose(p, self.profile_id)
+            .ok_or((Rule::NoTreatment, Cow::Borrowed("no treatment has a weight above 0")))?;
+        let t = p.treatments.get(index).ok_or((Rule::NoTreatment, Cow::Borrowed("the chosen treatment is missing")))?;
+        let creative = treatment::creative(t, self.locales, self.screen).map_err(|(rule, detail)| (rule, Cow::Owned(detail)))?;
+        Ok(Choice { treatment: index, assignment, creative })
+    }
+}
+
+pub(crate) fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sales => "sales",
+        Kind::Service => "service",
+        Kind::Loyalty => "loyalty",
+    }
+}

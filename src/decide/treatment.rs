@@ -1,0 +1,173 @@
+//! Which treatment (variant) of a proposition a customer sees, and which of its creatives.
+//!
+//! * `split` propositions: GrowthBook's weighted split. The hash of the proposition id (seed)
+//!   and the profile's pseudonymous id (value), version 2, falls in one treatment's bucket
+//!   range (`get_bucket_range` over the treatments' weights, normalised to sum to 1). The same
+//!   customer therefore always sees the same treatment without anything being stored, and a
+//!   bank can reproduce the split with GrowthBook's own SDKs. A profile without an id (an
+//!   anonymous visitor) gets the first treatment with a weight above 0 (`first`).
+//! * `bandit` propositions: until Thompson sampling arrives with the ledger that feeds it, the
+//!   treatment with the highest Beta mean α / (α + β) is shown (`bandit_mean`; ties go to the
+//!   first). Deterministic, and what Thompson sampling converges to.
+//!
+//! Creatives: the treatment's creative for the first locale of the fallback chain (the requested
+//! locale, its language, the catalogue's default locale; compared case-insensitively) in the
+//! screen's form — `compact` on a small screen, the large creative otherwise. A small screen
+//! never falls back to a large creative: without a compact one the proposition is not shown.
+
+use serde::Serialize;
+
+use super::context::Screen;
+use super::explain::Rule;
+use crate::bundle::model::{Assignment as Method, FormFactor, Proposition, Treatment};
+use crate::condition::{choose_variation, get_bucket_range, hash};
+
+/// How the shown treatment was picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    /// GrowthBook weighted split on the profile id.
+    Split,
+    /// The highest Beta mean of a bandit proposition.
+    BanditMean,
+    /// No profile id to split on: the first treatment with a weight.
+    First,
+}
+
+/// The treatment index and how it was picked; `None` when no treatment can be shown (every
+/// split weight 0, which a compiled catalogue never has).
+pub(crate) fn choose(p: &Proposition, profile_id: Option<&str>) -> Option<(usize, Assignment)> {
+    match p.assignment {
+        Method::Bandit => {
+            let mean = |t: &Treatment| {
+                let m = t.alpha / (t.alpha + t.beta);
+                if m.is_finite() { m } else { 0.0 }
+            };
+            let mut best: Option<(usize, f64)> = None;
+            for (i, t) in p.treatments.iter().enumerate() {
+                let m = mean(t);
+                if best.is_none_or(|(_, b)| m > b) {
+                    best = Some((i, m));
+                }
+            }
+            best.map(|(i, _)| (i, Assignment::BanditMean))
+        }
+        Method::Split => split(&p.treatments, &p.id, profile_id),
+    }
+}
+
+fn split(treatments: &[Treatment], seed: &str, profile_id: Option<&str>) -> Option<(usize, Assignment)> {
+    let usable = |t: &Treatment| t.weight.is_finite() && t.weight > 0.0;
+    let first = treatments.iter().position(usable)?;
+    let Some(id) = profile_id else {
+        return Some((first, Assignment::First));
+    };
+    if treatments.len() == 1 {
+        return Some((0, Assignment::Split));
+    }
+    let total: f64 = treatments.iter().filter(|t| usable(t)).map(|t| t.weight).sum();
+    let weights: Vec<f64> = treatments.iter().map(|t| if usable(t) { t.weight / total } else { 0.0 }).collect();
+    let n = hash(seed, id, 2).unwrap_or(0.0);
+    let ranges = get_bucket_range(weights.len() as u32, 1.0, Some(&weights));
+    let chosen = usize::try_from(choose_variation(n, &ranges))
+        .ok()
+        .filter(|&i| treatments.get(i).is_some_and(usable))
+        // Rounding can leave the top of the range uncovered: the last usable treatment takes it.
+        .or_else(|| treatments.iter().rposition(usable))?;
+    Some((chosen, Assignment::Split))
+}
+
+/// The index of the creative to show, or the rule that keeps the proposition off the screen.
+pub(crate) fn creative(t: &Treatment, locales: &[&str], screen: Screen) -> Result<usize, (Rule, String)> {
+    let form = match screen {
+        Screen::Small => FormFactor::Compact,
+        Screen::Large => FormFactor::Large,
+    };
+    for locale in locales {
+        if let Some(i) = t.creatives.iter().position(|c| c.form == form && c.locale.eq_ignore_ascii_case(locale)) {
+            return Ok(i);
+        }
+    }
+    let chain = locales.join(", ");
+    if form == FormFactor::Compact && !t.creatives.iter().any(|c| c.form == FormFactor::Compact) {
+        return Err((
+            Rule::NoCompactCreative,
+            format!("treatment {} has no compact creative for small screens", t.id),
+        ));
+    }
+    let what = if form == FormFactor::Compact { "compact creative" } else { "creative" };
+    Err((Rule::NoLocaleCreative, format!("treatment {} has no {what} for {chain}", t.id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::model::Creative;
+
+    fn treatment(id: &str, weight: f64, alpha: f64, beta: f64, creatives: &[(&str, FormFactor)]) -> Treatment {
+        Treatment {
+            id: id.into(),
+            weight,
+            alpha,
+            beta,
+            creatives: creatives
+                .iter()
+                .map(|&(locale, form)| Creative {
+                    locale: locale.into(),
+                    form,
+                    title: format!("{id} {locale}"),
+                    body: String::new(),
+                    cta: String::new(),
+                    href: "/".into(),
+                    image: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn split_follows_growthbook_buckets() {
+        let ts = vec![treatment("a", 1.0, 1.0, 1.0, &[]), treatment("b", 3.0, 1.0, 1.0, &[])];
+        let mut counts = [0; 2];
+        for i in 0..2000 {
+            let id = format!("p-{i}");
+            let (chosen, how) = split(&ts, "prop", Some(&id)).unwrap();
+            assert_eq!(how, Assignment::Split);
+            // The bucket is exactly GrowthBook's: [0, 0.25) is a, [0.25, 1) is b.
+            let n = hash("prop", &id, 2).unwrap();
+            assert_eq!(chosen, usize::from(n >= 0.25), "{id}");
+            counts[chosen] += 1;
+            assert_eq!(split(&ts, "prop", Some(&id)).unwrap().0, chosen, "sticky");
+        }
+        assert!((400..600).contains(&counts[0]), "{counts:?}");
+        assert_eq!(split(&ts, "prop", None), Some((0, Assignment::First)));
+        let zero_first = vec![treatment("a", 0.0, 1.0, 1.0, &[]), treatment("b", 1.0, 1.0, 1.0, &[])];
+        for i in 0..50 {
+            assert_eq!(split(&zero_first, "prop", Some(&format!("p-{i}"))).unwrap().0, 1);
+        }
+        assert_eq!(split(&zero_first, "prop", None), Some((1, Assignment::First)));
+        assert_eq!(split(&[treatment("a", 0.0, 1.0, 1.0, &[])], "prop", Some("p")), None);
+    }
+
+    #[test]
+    fn bandit_shows_the_highest_mean() {
+        let mut p = crate::bundle::tests::sample_payload().catalogue.propositions[0].clone();
+        p.assignment = Method::Bandit;
+        p.treatments = vec![treatment("a", 1.0, 2.0, 8.0, &[]), treatment("b", 1.0, 3.0, 7.0, &[]), treatment("c", 1.0, 0.0, 0.0, &[])];
+        assert_eq!(choose(&p, Some("x")), Some((1, Assignment::BanditMean)));
+    }
+
+    #[test]
+    fn creatives_follow_the_locale_chain_and_the_screen() {
+        let t = treatment("a", 1.0, 1.0, 1.0, &[("nl", FormFactor::Large), ("en", FormFactor::Large), ("nl", FormFactor::Compact)]);
+        assert_eq!(creative(&t, &["en-GB", "en", "nl"], Screen::Large), Ok(1));
+        assert_eq!(creative(&t, &["EN"], Screen::Large), Ok(1));
+        assert_eq!(creative(&t, &["en-GB", "en", "nl"], Screen::Small), Ok(2));
+        assert_eq!(creative(&t, &["de-DE", "de", "nl"], Screen::Large), Ok(0));
+        let err = creative(&t, &["de-DE", "de"], Screen::Small).unwrap_err();
+        assert_eq!(err, (Rule::NoLocaleCreative, "treatment a has no compact creative for de-DE, de".into()));
+        let large_only = treatment("a", 1.0, 1.0, 1.0, &[("nl", FormFactor::Large)]);
+        assert_eq!(creative(&large_only, &["nl"], Screen::Small).unwrap_err().0, Rule::NoCompactCreative);
+        assert_eq!(creative(&large_only, &["en"], Screen::Large).unwrap_err().0, Rule::NoLocaleCreative);
+    }
+}
