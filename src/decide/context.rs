@@ -15,7 +15,7 @@
 //! must then match the placement decided. Context strings are checked for personal data like
 //! profile attributes are (a page address with an e-mail address in it is refused).
 //!
-//! Conditions read one [`View`]: `context.*` paths read the context (`context.page`,
+//! Conditions read one view: `context.*` paths read the context (`context.page`,
 //! `context.topic`, `context.locale`, `context.language`, `context.formFactor`,
 //! `context.channel`, `context.placement`, `context.loggedIn`, `context.now` as an RFC 3339
 //! string, and the extra fields); every other path reads the profile's attributes — and nothing

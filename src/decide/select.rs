@@ -19,7 +19,7 @@
 //!
 //! Service propositions need no marketing consent and survive a channel opt-out: a rejected
 //! payment is news, not marketing. Without personalisation consent conditions see no profile
-//! attribute at all (see [`super::context::View`]), so a condition that needs one fails.
+//! attribute at all (see [`super::context`]), so a condition that needs one fails.
 //!
 //! A segment's fallback proposition whose only failure is applicability is kept aside (with its
 //! treatment and creative) for the fallback pass of [`super::arbitrate`].
