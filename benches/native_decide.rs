@@ -46,6 +46,7 @@ fn main() {
             placement: "overview",
             profile: &profiles[i % profiles.len()],
             context: &contexts[i % contexts.len()],
+            ledger: None,
             now,
         };
         for i in 0..iterations / 10 {

@@ -13,6 +13,7 @@ pub mod condition;
 pub mod decide;
 mod engine;
 pub mod ledger;
+pub mod measure;
 pub mod policy;
 pub mod error;
 pub mod profile;

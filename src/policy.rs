@@ -17,6 +17,7 @@
 //! Windows are rolling ("the last d days" means the last d × 24 hours before `now`).
 
 use crate::bundle::model::{Cap, ContactPolicy, PolicyOverride, Rest};
+use crate::decide::Rule;
 use crate::ledger::{minute, Event, EventKind, Ledger};
 use crate::time::Timestamp;
 
@@ -48,8 +49,8 @@ pub fn effective(catalogue: &ContactPolicy, segment: &PolicyOverride, propositio
 /// Why a policy keeps a proposition away.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blocked {
-    /// The rule's stable name (see the module doc).
-    pub rule: &'static str,
+    /// The rule (its stable name is in the module doc).
+    pub rule: Rule,
     /// What happened and until when, for people.
     pub detail: String,
 }
@@ -60,14 +61,14 @@ pub fn check(events: &[Event], policy: &Effective, now: Timestamp) -> Option<Blo
     let last = |kind: EventKind| events.iter().rev().find(|e| e.kind == kind);
     if policy.suppress_after_conversion {
         if let Some(e) = last(EventKind::Convert) {
-            return Some(Blocked { rule: "converted", detail: format!("converted at {}", when(e.minute)) });
+            return Some(Blocked { rule: Rule::Converted, detail: format!("converted at {}", when(e.minute)) });
         }
     }
     if let Some(e) = last(EventKind::Dismiss) {
         let until = e.minute.saturating_add(policy.dismiss_cooldown_days.saturating_mul(MINUTES_PER_DAY));
         if now_minute < until {
             return Some(Blocked {
-                rule: "dismiss_cooldown",
+                rule: Rule::DismissCooldown,
                 detail: format!("not interested at {}; cool-down until {}", when(e.minute), when(until)),
             });
         }
@@ -77,7 +78,7 @@ pub fn check(events: &[Event], policy: &Effective, now: Timestamp) -> Option<Blo
         let shown = impressions_in(events, since, now_minute);
         if shown >= cap.impressions as usize {
             return Some(Blocked {
-                rule: "impression_cap",
+                rule: Rule::ImpressionCap,
                 detail: format!("shown {shown} times in the last {} days (cap {})", cap.days, cap.impressions),
             });
         }
@@ -86,7 +87,7 @@ pub fn check(events: &[Event], policy: &Effective, now: Timestamp) -> Option<Blo
         if let Some(until) = resting_until(events, rest) {
             if now_minute < until {
                 return Some(Blocked {
-                    rule: "resting_after_ignored",
+                    rule: Rule::RestingAfterIgnored,
                     detail: format!("shown {} times without a click; resting until {}", rest.impressions, when(until)),
                 });
             }
@@ -109,7 +110,7 @@ pub fn check_sales_per_day(ledger: &Ledger, sales_per_day: Option<u32>, is_sales
         .map(|e| impressions_in(&e.events, since, now_minute))
         .sum();
     (shown >= limit as usize).then(|| Blocked {
-        rule: "sales_per_day",
+        rule: Rule::SalesPerDay,
         detail: format!("{shown} sales impressions in the last 24 hours (limit {limit})"),
     })
 }
@@ -176,7 +177,7 @@ mod tests {
     }
 
     fn rule_at(l: &Ledger, p: &str, policy: &Effective, now: Timestamp) -> Option<&'static str> {
-        check(l.events(p), policy, now).map(|b| b.rule)
+        check(l.events(p), policy, now).map(|b| b.rule.as_str())
     }
 
     #[test]
@@ -252,7 +253,7 @@ mod tests {
         let sales = ["green-savings", "kids-savings", "design-your-card"].map(crate::ledger::proposition_key);
         let is_sales = |key: u32| sales.contains(&key);
         let blocked = check_sales_per_day(&l, Some(3), is_sales, T0 + 3 * HOUR).unwrap();
-        assert_eq!(blocked.rule, "sales_per_day");
+        assert_eq!(blocked.rule, Rule::SalesPerDay);
         assert_eq!(blocked.detail, "3 sales impressions in the last 24 hours (limit 3)");
         assert!(check_sales_per_day(&l, Some(4), is_sales, T0 + 3 * HOUR).is_none());
         assert!(check_sales_per_day(&l, Some(3), is_sales, T0 + DAY + HOUR).is_none());

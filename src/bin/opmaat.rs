@@ -280,7 +280,7 @@ fn decision(args: &DecideArgs) -> Result<Decision> {
         Some("large") => context.screen = Screen::Large,
         Some(other) => return Err(Error::argument("--form-factor", format!("expected small or large, found {other:?}"))),
     }
-    engine.decide(&DecideRequest { placement: &args.placement, profile: &profile, context: &context, now })
+    engine.decide(&DecideRequest { placement: &args.placement, profile: &profile, context: &context, ledger: None, now })
 }
 
 fn print_json(d: &Decision) -> Result<()> {

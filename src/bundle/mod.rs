@@ -45,6 +45,16 @@ pub struct Bundle {
     pub conditions: Prepared,
     /// Size of the bundle in bytes.
     pub size: usize,
+    /// Every proposition's ledger key with its index, sorted by key: how the ledger's entries
+    /// are matched to propositions (see [`crate::ledger::proposition_key`]).
+    pub ledger_keys: Vec<(u32, u32)>,
+}
+
+impl Bundle {
+    /// The index of the proposition with this ledger key.
+    pub fn proposition_by_ledger_key(&self, key: u32) -> Option<usize> {
+        self.ledger_keys.binary_search_by_key(&key, |&(k, _)| k).ok().map(|i| self.ledger_keys[i].1 as usize)
+    }
 }
 
 /// Verifies, decodes and checks a bundle.
@@ -73,7 +83,18 @@ pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Bundle> {
         }
     }
     let conditions = payload.catalogue.conditions.prepare()?;
-    Ok(Bundle { header, payload, conditions, size: bytes.len() })
+    let mut ledger_keys: Vec<(u32, u32)> = payload
+        .catalogue
+        .propositions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (crate::ledger::proposition_key(&p.id), i as u32))
+        .collect();
+    ledger_keys.sort_unstable();
+    if ledger_keys.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(Error::malformed("two propositions share a ledger key"));
+    }
+    Ok(Bundle { header, payload, conditions, size: bytes.len(), ledger_keys })
 }
 
 #[cfg(all(test, feature = "compiler"))]

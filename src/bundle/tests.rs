@@ -259,7 +259,7 @@ fn every_error_code_is_reached() {
     let engine = crate::Engine::load(&bytes, &LoadOptions { trusted_keys: &trusted, now: at(NOW), min_version: None }).unwrap();
     let stale = Profile::parse(r#"{"expiresAt": "2026-12-01T00:00:00Z"}"#).unwrap();
     let context = Context::default();
-    reached.push(code(engine.decide(&DecideRequest { placement: "overview", profile: &stale, context: &context, now: at(NOW) })));
+    reached.push(code(engine.decide(&DecideRequest { placement: "overview", profile: &stale, context: &context, ledger: None, now: at(NOW) })));
     let strict = ProfilePolicy { trusted_keys: trusted.clone(), require_signed: true };
     reached.push(code(strict.parse("{}")));
     reached.push(code(strict.parse(&crate::profile::signed::sign(b"{}", &dev_key(2)).unwrap())));

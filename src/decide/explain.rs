@@ -44,6 +44,11 @@ pub enum Rule {
     ValidityWindow,
     ConsentMarketing,
     ChannelOptOut,
+    Converted,
+    DismissCooldown,
+    ImpressionCap,
+    RestingAfterIgnored,
+    SalesPerDay,
     Eligibility,
     Applicability,
     Suitability,
@@ -59,12 +64,17 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in funnel order.
-    pub const ALL: [Rule; 16] = [
+    pub const ALL: [Rule; 21] = [
         Rule::Audience,
         Rule::Channel,
         Rule::ValidityWindow,
         Rule::ConsentMarketing,
         Rule::ChannelOptOut,
+        Rule::Converted,
+        Rule::DismissCooldown,
+        Rule::ImpressionCap,
+        Rule::RestingAfterIgnored,
+        Rule::SalesPerDay,
         Rule::Eligibility,
         Rule::Applicability,
         Rule::Suitability,
@@ -86,6 +96,11 @@ impl Rule {
             Rule::ValidityWindow => "validity_window",
             Rule::ConsentMarketing => "consent_marketing",
             Rule::ChannelOptOut => "channel_opt_out",
+            Rule::Converted => "converted",
+            Rule::DismissCooldown => "dismiss_cooldown",
+            Rule::ImpressionCap => "impression_cap",
+            Rule::RestingAfterIgnored => "resting_after_ignored",
+            Rule::SalesPerDay => "sales_per_day",
             Rule::Eligibility => "eligibility",
             Rule::Applicability => "applicability",
             Rule::Suitability => "suitability",

@@ -48,6 +48,8 @@ pub use treatment::Assignment;
 
 use crate::bundle::model::{Audience, FormFactor, Image, Kind, Proposition, Segment};
 use crate::bundle::Bundle;
+use crate::ledger::Ledger;
+use crate::policy;
 use crate::profile::{Profile, ProfilePolicy};
 use crate::time::{format_rfc3339, Timestamp};
 use crate::{Error, Result};
@@ -62,6 +64,9 @@ pub struct DecideRequest<'a> {
     pub placement: &'a str,
     pub profile: &'a Profile,
     pub context: &'a Context,
+    /// The customer's contact history; contact policies are checked against it. `None` is a
+    /// customer the device knows nothing about.
+    pub ledger: Option<&'a Ledger>,
     /// The moment of the decision (seconds since the epoch); the host's clock, passed in.
     pub now: Timestamp,
 }
@@ -94,6 +99,9 @@ pub struct Decision {
     pub without_knob: WithoutKnob,
     /// One entry for every proposition not shown, in catalogue order.
     pub trace: Vec<TraceEntry>,
+    /// Codes of problems that did not stop the decision, such as `ledger_corrupt` (a stored
+    /// ledger that could not be read and was reset).
+    pub warnings: Vec<String>,
 }
 
 /// The placement decided and its rules.
@@ -247,7 +255,17 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
     let context_value = context_object(context, &placement.id, channel, &locale, now, profile.logged_in());
     let view = View { attributes: personalised.then(|| profile.attributes()), context: &context_value };
     let session = bundle.conditions.session(&view);
+    let sales_blocked = request.ledger.and_then(|ledger| {
+        let is_sales = |key: u32| {
+            bundle.proposition_by_ledger_key(key).is_some_and(|i| catalogue.propositions[i].kind != Kind::Service)
+        };
+        policy::check_sales_per_day(ledger, catalogue.contact_policy.sales_per_day, is_sales, now)
+    });
     let gate = Gate {
+        ledger: request.ledger,
+        contact_policy: &catalogue.contact_policy,
+        segments: &catalogue.segments,
+        sales_blocked: sales_blocked.as_ref(),
         placement,
         channel,
         session: &session,
@@ -436,6 +454,7 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
             knob_cost: expected_without - expected_value,
         },
         trace,
+        warnings: Vec::new(),
     })
 }
 

@@ -89,7 +89,7 @@ fn every_persona_gets_the_expected_slots_and_reasons() {
         for expected in persona.json["decisions"].as_array().unwrap() {
             let context = Context::from_value(&expected["context"]).unwrap();
             let placement = expected["placement"].as_str().unwrap();
-            let d = engine.decide(&DecideRequest { placement, profile: &profile, context: &context, now }).unwrap();
+            let d = engine.decide(&DecideRequest { placement, profile: &profile, context: &context, ledger: None, now }).unwrap();
             check(persona, expected, &d);
         }
     }
@@ -119,7 +119,7 @@ fn details_explain_in_words() {
     let profile = engine.profile_from_value(&persona.json["profile"]).unwrap();
     let context = Context::from_value(&persona.json["decisions"][0]["context"]).unwrap();
     let d = engine
-        .decide(&DecideRequest { placement: "overview", profile: &profile, context: &context, now: at("2026-12-05T09:30:00Z") })
+        .decide(&DecideRequest { placement: "overview", profile: &profile, context: &context, ledger: None, now: at("2026-12-05T09:30:00Z") })
         .unwrap();
     let detail = |id: &str| d.trace.iter().find(|t| t.proposition == id).unwrap().detail.clone();
     assert_eq!(

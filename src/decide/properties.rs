@@ -322,7 +322,7 @@ proptest! {
             let context = Context::from_value(context_json).unwrap();
             let now = at("2026-11-01T00:00:00Z") + day * 86_400 + 3_600;
             for placement in &placements {
-                let request = DecideRequest { placement, profile: &profile, context: &context, now };
+                let request = DecideRequest { placement, profile: &profile, context: &context, ledger: None, now };
                 let d = engine.decide(&request);
                 prop_assert!(d.is_ok(), "{:?}", d);
                 let d = d.unwrap();

@@ -29,7 +29,9 @@ use std::borrow::Cow;
 use super::context::Screen;
 use super::explain::Rule;
 use super::treatment::{self, Assignment};
-use crate::bundle::model::{Audience, Kind, Placement, Proposition};
+use crate::bundle::model::{Audience, ContactPolicy, Kind, Placement, PolicyOverride, Proposition, Segment};
+use crate::ledger::Ledger;
+use crate::policy::{self, Blocked};
 use crate::condition::{CondId, Session};
 use crate::time::{format_rfc3339, Timestamp};
 
@@ -57,6 +59,11 @@ pub(crate) enum Verdict {
 
 /// Everything selection needs to know about this contact.
 pub(crate) struct Gate<'a> {
+    pub ledger: Option<&'a Ledger>,
+    pub contact_policy: &'a ContactPolicy,
+    pub segments: &'a [Segment],
+    /// The global sales-per-day cap, when the ledger shows it reached.
+    pub sales_blocked: Option<&'a Blocked>,
     pub placement: &'a Placement,
     pub channel: &'a str,
     pub session: &'a Session<'a, View<'a>>,
@@ -136,6 +143,9 @@ impl Gate<'_> {
                 format!("the customer opted out of commercial propositions in channel {}", self.channel).into(),
             );
         }
+        if let Some(blocked) = self.contact_policy_blocks(p, commercial) {
+            return fail(blocked.0, blocked.1);
+        }
         if !self.holds(p.eligibility) {
             return fail(Rule::Eligibility, self.condition_failed(Rule::Eligibility));
         }
@@ -153,6 +163,23 @@ impl Gate<'_> {
                 detail: self.condition_failed(Rule::Applicability),
                 fallback: choice.ok(),
             },
+        }
+    }
+
+    /// The contact policy that keeps `p` away, judged by the ledger (see [`crate::policy`]).
+    fn contact_policy_blocks(&self, p: &Proposition, commercial: bool) -> Option<(Rule, Cow<'static, str>)> {
+        let ledger = self.ledger?;
+        let events = ledger.events(&p.id);
+        if !events.is_empty() {
+            let segment = self.segments.get(usize::from(p.segment)).map(|s| &s.policy);
+            let effective = policy::effective(self.contact_policy, segment.unwrap_or(&PolicyOverride::default()), &p.policy);
+            if let Some(blocked) = policy::check(events, &effective, self.now) {
+                return Some((blocked.rule, blocked.detail.into()));
+            }
+        }
+        match self.sales_blocked {
+            Some(blocked) if commercial => Some((blocked.rule, blocked.detail.clone().into())),
+            _ => None,
         }
     }
 

@@ -9,6 +9,7 @@ use crate::bundle::tests::{dev_key, sample_payload};
 use crate::bundle::{LoadOptions, Payload, TrustedKeys};
 use crate::profile::signed;
 use crate::time::parse_rfc3339;
+use crate::ledger::{EventKind, Ledger};
 use crate::Engine;
 
 pub(crate) const NOW: &str = "2026-12-05T09:30:00Z";
@@ -33,7 +34,7 @@ pub(crate) fn sample_engine() -> Engine {
 pub(crate) fn decide_json(engine: &Engine, placement: &str, profile: Value, context: Value, now: &str) -> Result<Decision> {
     let profile = engine.profile_from_value(&profile)?;
     let context = Context::from_value(&context)?;
-    engine.decide(&DecideRequest { placement, profile: &profile, context: &context, now: at(now) })
+    engine.decide(&DecideRequest { placement, profile: &profile, context: &context, ledger: None, now: at(now) })
 }
 
 /// The student persona's profile, with all consent.
@@ -135,6 +136,8 @@ fn every_rule_is_reached() {
     let mut roomy = sample_payload();
     roomy.catalogue.placements[0].max_sales = None;
     reached.extend(rules(&overview(&engine_for(&roomy), student())));
+    // The contact policies, through a ledger.
+    reached.extend(remembered_rules(&engine));
     for rule in Rule::ALL {
         assert!(reached.contains(&rule), "no test reaches rule {}", rule.as_str());
     }
@@ -254,7 +257,7 @@ fn one_profile_many_placements() {
     let now = at(NOW);
     let ids: Vec<String> = engine
         .placement_ids()
-        .map(|placement| engine.decide(&DecideRequest { placement, profile: &profile, context: &context, now }).unwrap().decision_id)
+        .map(|placement| engine.decide(&DecideRequest { placement, profile: &profile, context: &context, ledger: None, now }).unwrap().decision_id)
         .collect();
     assert_eq!(ids.len(), 4);
     assert!(ids.iter().enumerate().all(|(i, id)| !ids[..i].contains(id)), "one decision id per placement");
@@ -325,7 +328,7 @@ fn errors_a_decision_can_end_in() {
     // A context built in Rust is checked as well.
     let profile = engine.profile_from_value(&student()).unwrap();
     let context = Context { page: Some("/x?mail=jan@example.nl".into()), ..Context::default() };
-    let e = engine.decide(&DecideRequest { placement: "overview", profile: &profile, context: &context, now: at(NOW) }).unwrap_err();
+    let e = engine.decide(&DecideRequest { placement: "overview", profile: &profile, context: &context, ledger: None, now: at(NOW) }).unwrap_err();
     assert_eq!(e.code(), "personal_data");
 }
 
@@ -346,7 +349,7 @@ fn signed_profiles_when_the_engine_requires_them() {
     let profile = engine.parse_profile(&wrapper).unwrap();
     assert_eq!(profile.signed_by(), Some(bank.key_id()));
     let context = Context::default();
-    let request = |profile| DecideRequest { placement: "overview", profile, context: &context, now: at(NOW) };
+    let request = |profile| DecideRequest { placement: "overview", profile, context: &context, ledger: None, now: at(NOW) };
     assert_eq!(shown(&engine.decide(&request(&profile)).unwrap()), ["student-13th-month", "rijksmuseum", "phishing-tips"]);
 
     // Unsigned: refused when parsed, and when a profile parsed elsewhere reaches decide.
@@ -371,4 +374,109 @@ fn signed_profiles_when_the_engine_requires_them() {
         .unwrap();
     let err = engine.decide(&request(&by_other)).unwrap_err();
     assert_eq!(err.code(), "bad_profile_signature");
+}
+
+
+/// Decides the student's overview with a ledger.
+fn overview_with(engine: &Engine, ledger: &Ledger, now: &str) -> Decision {
+    let profile = engine.profile_from_value(&student()).unwrap();
+    let context = Context::from_value(&json!({"page": "/overzicht"})).unwrap();
+    engine.decide(&DecideRequest { placement: "overview", profile: &profile, context: &context, ledger: Some(ledger), now: at(now) }).unwrap()
+}
+
+/// Records `kind` for the slot of `proposition` in decision `d`.
+fn respond(engine: &Engine, ledger: &mut Ledger, d: &Decision, proposition: &str, kind: EventKind, now: &str) {
+    let slot = d.slots.iter().find(|s| s.proposition == proposition).expect("shown");
+    engine.record(ledger, kind, &slot.token, at(now), None).unwrap();
+}
+
+/// Each contact-policy rule, reached through what the customer did.
+fn remembered_rules(engine: &Engine) -> Vec<Rule> {
+    let mut reached = Vec::new();
+    let first = overview_with(engine, &Ledger::new("bank-nl-web"), NOW);
+    for (kind, proposition) in [(EventKind::Dismiss, "student-13th-month"), (EventKind::Convert, "rijksmuseum")] {
+        let mut ledger = Ledger::new("bank-nl-web");
+        respond(engine, &mut ledger, &first, proposition, kind, NOW);
+        reached.extend(rules(&overview_with(engine, &ledger, "2026-12-05T10:00:00Z")));
+    }
+    // Shown on seven days without a click: the 5-in-7-days cap, then the rest after 8 ignored.
+    let mut ledger = Ledger::new("bank-nl-web");
+    for day in 0..8 {
+        let now = format!("2026-12-{:02}T09:30:00Z", 5 + day);
+        let d = overview_with(engine, &ledger, &now);
+        for slot in &d.slots {
+            engine.record(&mut ledger, EventKind::Impression, &slot.token, at(&now), None).unwrap();
+        }
+        reached.extend(rules(&d));
+    }
+    reached.extend(rules(&overview_with(engine, &ledger, "2026-12-20T09:30:00Z")));
+    // Six sales impressions today: the daily sales cap.
+    let mut ledger = Ledger::new("bank-nl-web");
+    for (i, p) in ["green-savings", "kids-savings", "design-your-card", "spaar-spektakel", "student-13th-month", "rijksmuseum"].iter().enumerate() {
+        let token = crate::decide::token::tracking_token(crate::decide::DecisionId([i as u8; 8]), p, "a");
+        engine.record(&mut ledger, EventKind::Impression, &token, at(NOW), None).unwrap();
+    }
+    reached.extend(rules(&overview_with(engine, &ledger, "2026-12-05T10:00:00Z")));
+    reached
+}
+
+#[test]
+fn a_dismissed_banner_does_not_come_back() {
+    let engine = sample_engine();
+    let mut ledger = Ledger::new("bank-nl-web");
+    let before = overview_with(&engine, &ledger, NOW);
+    assert_eq!(shown(&before), ["student-13th-month", "rijksmuseum", "phishing-tips"]);
+    respond(&engine, &mut ledger, &before, "student-13th-month", EventKind::Dismiss, NOW);
+    // Re-sending the same dismissal (a double click, a retry) changes nothing.
+    respond(&engine, &mut ledger, &before, "student-13th-month", EventKind::Dismiss, NOW);
+    let after = overview_with(&engine, &ledger, "2026-12-05T09:31:00Z");
+    assert!(!shown(&after).contains(&"student-13th-month"), "{:?}", shown(&after));
+    let t = rule_of(&after, "student-13th-month").unwrap();
+    assert_eq!((t.stage, t.rule), (Stage::Select, Rule::DismissCooldown));
+    assert_eq!(t.detail, "not interested at 2026-12-05T09:30:00Z; cool-down until 2027-01-04T09:30:00Z");
+    // After the 30-day cool-down it may come back.
+    let later = overview_with(&engine, &ledger, "2027-01-04T09:30:00Z");
+    assert!(shown(&later).contains(&"student-13th-month"), "{:?}", shown(&later));
+}
+
+#[test]
+fn an_accepted_offer_stops_being_offered() {
+    let engine = sample_engine();
+    let mut ledger = Ledger::new("bank-nl-web");
+    let before = overview_with(&engine, &ledger, NOW);
+    respond(&engine, &mut ledger, &before, "rijksmuseum", EventKind::Convert, NOW);
+    let after = overview_with(&engine, &ledger, "2027-02-01T00:00:00Z");
+    assert_eq!(rule_of(&after, "rijksmuseum").map(|t| t.rule), Some(Rule::Converted));
+}
+
+#[test]
+fn recording_checks_the_token_against_the_bundle() {
+    let engine = sample_engine();
+    let mut ledger = Ledger::new("bank-nl-web");
+    let stranger = crate::decide::token::tracking_token(crate::decide::DecisionId([1; 8]), "not-in-bundle", "a");
+    let e = engine.record(&mut ledger, EventKind::Click, &stranger, at(NOW), None).unwrap_err();
+    assert_eq!(e.code(), "invalid_argument");
+    assert!(e.to_string().contains("not-in-bundle"), "{e}");
+    assert_eq!(engine.record(&mut ledger, EventKind::Click, "garbage!", at(NOW), None).unwrap_err().code(), "invalid_argument");
+    assert!(ledger.is_empty());
+}
+
+#[test]
+fn measurement_needs_analytics_consent() {
+    let engine = sample_engine();
+    let d = overview(&engine, student());
+    let token = &d.slots[0].token;
+    let with = engine.profile_from_value(&student()).unwrap();
+    let mut no_analytics = student();
+    no_analytics["consent"]["analytics"] = json!(false);
+    let without = engine.profile_from_value(&no_analytics).unwrap();
+    let mut ledger = Ledger::new("bank-nl-web");
+    let out = engine.record(&mut ledger, EventKind::Click, token, at(NOW), Some(&with)).unwrap();
+    let m = out.measurement.expect("analytics consent gives a measurement event");
+    assert_eq!((m.decision_id.as_str(), m.proposition.as_str(), m.subject.as_str()), (d.decision_id.as_str(), "student-13th-month", "p-student-01"));
+    assert_eq!(serde_json::to_value(&m).unwrap()["event"], "click");
+    let mut fresh = Ledger::new("bank-nl-web");
+    assert!(engine.record(&mut fresh, EventKind::Click, token, at(NOW), Some(&without)).unwrap().measurement.is_none());
+    // A duplicate is not measured twice either.
+    assert!(engine.record(&mut ledger, EventKind::Click, token, at(NOW), Some(&with)).unwrap().measurement.is_none());
 }

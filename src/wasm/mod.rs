@@ -16,6 +16,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::bundle::limits::MAX_BUNDLE_BYTES;
 use crate::bundle::{LoadOptions, TrustedKeys};
+use crate::decide::{Context, DecideRequest};
+use crate::ledger::{EventKind, Ledger, Recorded};
+use crate::profile::ProfilePolicy;
 use crate::time::{format_rfc3339, parse_rfc3339, Timestamp};
 use crate::Error;
 
@@ -29,13 +32,104 @@ export interface LoadOptions {
   now?: Date | number | string;
   /** The version already in use: an older bundle is refused with code `rollback`. */
   minVersion?: number;
+  /** Keys the bank signs profile snapshots with: key id → base64 public key. */
+  profileKeys?: Record<string, string>;
+  /** Refuse profile snapshots not signed by one of `profileKeys` (code `unsigned_profile`). Default false. */
+  requireSignedProfiles?: boolean;
+}
+
+/** A pseudonymous profile snapshot (or its signed form `{ snapshot, keyId, signature }`). */
+export type ProfileSnapshot = Record<string, unknown> | string;
+
+/** The contact: where and how the customer meets the placement. */
+export interface DecisionContext {
+  channel?: string;
+  placement?: string;
+  page?: string;
+  topic?: string;
+  /** BCP 47, e.g. "nl-NL". */
+  locale?: string;
+  formFactor?: "small" | "large";
+  [extra: string]: unknown;
+}
+
+/** What `decideFor` and `decideAll` need besides the profile. */
+export interface DecideOptions {
+  context?: DecisionContext;
+  /** The ledger string (from localStorage or a cookie); a bad one is reset with a warning. */
+  ledger?: string;
+  /** Default: now. */
+  now?: Date | number | string;
+}
+
+export interface DecideRequest extends DecideOptions {
+  placement: string;
+  /** A snapshot, or a `Profile` made by `engine.profile` (parsed once, reused). Absent: an anonymous visitor. */
+  profile?: ProfileSnapshot | Profile;
+}
+
+export interface DecideAllRequest extends DecideOptions {
+  placements: string[];
+  profile?: ProfileSnapshot | Profile;
+}
+
+export interface ShownCreative {
+  locale: string; formFactor: "large" | "compact"; title: string; body: string; cta: string; href: string;
+  image?: { src: string; width: number; height: number; alt: string };
+}
+
+export interface PriorityParts {
+  p: number; c: number; v: number; l: number;
+  propensitySource: string; [part: string]: unknown;
+}
+
+export interface Slot {
+  position: number; proposition: string; segment: string; kind: "sales" | "service" | "loyalty";
+  treatment: string; assignment: unknown; creative: ShownCreative; priority: number; parts: PriorityParts;
+  fallback: boolean; note?: string;
+  /** Names this impression: pass it to `engine.record`. No personal data. */
+  token: string;
+}
+
+export interface TraceEntry { proposition: string; stage: "select" | "prioritise" | "arbitrate"; rule: string; detail: string; }
+
+export interface Decision {
+  decisionId: string; bundleId: string; bundleVersion: number;
+  placement: { id: string; channel: string; audience: string; slots: number; maxSales: number; minService: number; onePerSegment: boolean };
+  profileId?: string; loggedIn: boolean;
+  consent: { personalisation: boolean; marketing: boolean; analytics: boolean; channelOptedOut: boolean };
+  locale: string; formFactor: "small" | "large"; now: string;
+  slots: Slot[]; expectedValue: number;
+  withoutKnob: { propositions: string[]; expectedValue: number; knobCost: number };
+  trace: TraceEntry[];
+  /** Codes of problems that did not stop the decision, e.g. "ledger_corrupt". */
+  warnings: string[];
+}
+
+/** A response to record. */
+export interface ResponseEvent {
+  event: "impression" | "click" | "dismiss" | "convert";
+  /** The slot's token. */
+  token: string;
+  now?: Date | number | string;
+}
+
+export interface Recorded {
+  /** The updated ledger string: store it. */
+  ledger: string;
+  /** "added", or "duplicate"/"stale" when the ledger already had it (nothing counted twice). */
+  recorded: "added" | "duplicate" | "stale";
+  /** For the collector (`Beacon.send`); empty without analytics consent. */
+  measurement: import("./beacon.js").MeasurementEvent[];
+  warnings: string[];
 }
 
 /** Stable codes of the errors opmaat throws (as the `code` property of an `Error`). */
 export type ErrorCode =
   | "bad_magic" | "unsupported_format_version" | "unknown_key" | "invalid_key" | "bad_signature"
   | "not_yet_valid" | "expired" | "rollback" | "too_large" | "trailing_bytes" | "malformed_payload"
-  | "invalid_catalogue" | "invalid_condition" | "invalid_argument" | "io";
+  | "invalid_catalogue" | "invalid_condition" | "invalid_argument" | "io"
+  | "invalid_profile" | "personal_data" | "unsigned_profile" | string;
 
 /** An error thrown by opmaat. */
 export interface OpmaatError extends Error {
@@ -116,6 +210,194 @@ impl Engine {
     pub fn placements(&self) -> Array {
         self.inner.placement_ids().map(JsValue::from).collect()
     }
+
+    /// Checks a profile snapshot once (pseudonymity, limits, signature) and keeps it in Wasm,
+    /// so that deciding several placements for it converts nothing again.
+    pub fn profile(&self, #[wasm_bindgen(unchecked_param_type = "ProfileSnapshot")] snapshot: JsValue) -> Result<Profile, JsValue> {
+        self.parse_profile(&snapshot, "profile").map(|inner| Profile { inner }).map_err(|e| to_js_error(&e))
+    }
+
+    /// Decides one placement: `{ placement, profile, context, ledger?, now? }`.
+    #[wasm_bindgen(unchecked_return_type = "Decision")]
+    pub fn decide(&self, #[wasm_bindgen(unchecked_param_type = "DecideRequest")] request: JsValue) -> Result<JsValue, JsValue> {
+        let run = || {
+            let placement = string_field(&request, "request", "placement")?;
+            let profile = self.profile_field(&request)?;
+            let decisions = self.decide_placements(&[placement], &profile, &request)?;
+            Ok(decisions.get(0))
+        };
+        run().map_err(|e: Error| to_js_error(&e))
+    }
+
+    /// Decides one placement for a profile made by `engine.profile`.
+    #[wasm_bindgen(js_name = decideFor, unchecked_return_type = "Decision")]
+    pub fn decide_for(&self, profile: &Profile, #[wasm_bindgen(unchecked_param_type = "DecideOptions & { placement: string }")] options: JsValue) -> Result<JsValue, JsValue> {
+        let run = || {
+            let placement = string_field(&options, "options", "placement")?;
+            Ok(self.decide_placements(&[placement], &profile.inner, &options)?.get(0))
+        };
+        run().map_err(|e: Error| to_js_error(&e))
+    }
+
+    /// Decides several placements of one page with one conversion of the profile:
+    /// `{ placements, profile, context, ledger?, now? }` → one decision per placement.
+    #[wasm_bindgen(js_name = decideAll, unchecked_return_type = "Decision[]")]
+    pub fn decide_all(&self, #[wasm_bindgen(unchecked_param_type = "DecideAllRequest")] request: JsValue) -> Result<Array, JsValue> {
+        let run = || {
+            let list = get(&request, "placements")?;
+            if !Array::is_array(&list) {
+                return Err(Error::argument("request.placements", "expected an array of placement ids"));
+            }
+            let placements = Array::from(&list)
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p.as_string().ok_or_else(|| Error::argument(format!("request.placements[{i}]"), "expected a string")))
+                .collect::<crate::Result<Vec<_>>>()?;
+            let profile = self.profile_field(&request)?;
+            self.decide_placements(&placements, &profile, &request)
+        };
+        run().map_err(|e: Error| to_js_error(&e))
+    }
+
+    /// Records a response to a shown proposition: `(ledger, { event, token, now? })` →
+    /// `{ ledger, recorded, measurement: [], warnings }`. Recording the same event of the same
+    /// decision again changes nothing.
+    #[wasm_bindgen(unchecked_return_type = "Recorded")]
+    pub fn record(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] ledger: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ResponseEvent")] event: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.record_response(&ledger, &event, None).map_err(|e| to_js_error(&e))
+    }
+
+    /// As `record`, for a profile made by `engine.profile`: with its analytics consent the
+    /// result carries the measurement event for the collector.
+    #[wasm_bindgen(js_name = recordFor, unchecked_return_type = "Recorded")]
+    pub fn record_for(
+        &self,
+        profile: &Profile,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] ledger: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ResponseEvent")] event: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.record_response(&ledger, &event, Some(&profile.inner)).map_err(|e| to_js_error(&e))
+    }
+}
+
+impl Engine {
+    fn record_response(&self, ledger: &JsValue, event: &JsValue, profile: Option<&crate::profile::Profile>) -> crate::Result<JsValue> {
+        let (mut ledger, warning) = self.ledger(ledger)?;
+        let kind_text = string_field(event, "event", "event")?;
+        let kind = EventKind::parse(&kind_text).ok_or_else(|| {
+            Error::argument("event.event", format!("expected impression, click, dismiss or convert, found {kind_text:?}"))
+        })?;
+        let token = string_field(event, "event", "token")?;
+        let now = now(&get(event, "now")?)?;
+        let outcome = self.inner.record(&mut ledger, kind, &token, now, profile)?;
+        let recorded = match outcome.recorded {
+            Recorded::Added => "added",
+            Recorded::Duplicate => "duplicate",
+            Recorded::Stale => "stale",
+        };
+        to_js(&serde_json::json!({
+            "ledger": ledger.serialise(),
+            "recorded": recorded,
+            "measurement": outcome.measurement.into_iter().collect::<Vec<_>>(),
+            "warnings": warning.map(|w| w.code()).into_iter().collect::<Vec<_>>(),
+        }))
+    }
+
+    fn parse_profile(&self, snapshot: &JsValue, path: &str) -> crate::Result<crate::profile::Profile> {
+        if let Some(text) = snapshot.as_string() {
+            return self.inner.parse_profile(&text);
+        }
+        if !snapshot.is_object() {
+            return Err(Error::argument(path, "expected a profile snapshot: an object or its JSON text"));
+        }
+        self.inner.parse_profile(&json_text(snapshot, path)?)
+    }
+
+    /// The request's `profile`: absent means an anonymous visitor.
+    fn profile_field(&self, request: &JsValue) -> crate::Result<crate::profile::Profile> {
+        let value = get(request, "profile")?;
+        if value.is_undefined() || value.is_null() {
+            return Ok(crate::profile::Profile::anonymous());
+        }
+        if Reflect::has(&value, &"__wbg_ptr".into()).unwrap_or(false) {
+            return Err(Error::argument(
+                "request.profile",
+                "a Profile handle goes to engine.decideFor(profile, options) or engine.decideAll; here pass the snapshot itself",
+            ));
+        }
+        self.parse_profile(&value, "request.profile")
+    }
+
+    fn ledger(&self, value: &JsValue) -> crate::Result<(Ledger, Option<crate::ledger::LedgerWarning>)> {
+        if value.is_undefined() || value.is_null() {
+            return Ok((Ledger::new(self.inner.bundle_id()), None));
+        }
+        let text = value.as_string().ok_or_else(|| Error::argument("ledger", "expected the ledger string"))?;
+        Ok(Ledger::parse(&text, self.inner.bundle_id()))
+    }
+
+    fn decide_placements(&self, placements: &[String], profile: &crate::profile::Profile, options: &JsValue) -> crate::Result<Array> {
+        let context = match get(options, "context")? {
+            v if v.is_undefined() || v.is_null() => Context::default(),
+            v => Context::parse(&json_text(&v, "context")?)?,
+        };
+        let (ledger, warning) = self.ledger(&get(options, "ledger")?)?;
+        let now = now(&get(options, "now")?)?;
+        placements
+            .iter()
+            .map(|placement| {
+                let request = DecideRequest { placement, profile, context: &context, ledger: Some(&ledger), now };
+                let mut decision = self.inner.decide(&request)?;
+                decision.warnings.extend(warning.map(|w| w.code().to_string()));
+                to_js(&decision)
+            })
+            .collect()
+    }
+}
+
+/// A checked profile snapshot held in Wasm; made by `engine.profile(snapshot)`.
+#[wasm_bindgen]
+pub struct Profile {
+    inner: crate::profile::Profile,
+}
+
+#[wasm_bindgen]
+impl Profile {
+    /// The pseudonymous id, if any.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> Option<String> {
+        self.inner.id().map(str::to_string)
+    }
+
+    #[wasm_bindgen(getter, js_name = loggedIn)]
+    pub fn logged_in(&self) -> bool {
+        self.inner.logged_in()
+    }
+}
+
+/// A JS value as JSON text (objects from the page cross into Wasm once, as text).
+fn json_text(value: &JsValue, path: &str) -> crate::Result<String> {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| Error::argument(path, "could not be turned into JSON (a cycle, or a BigInt?)"))
+}
+
+/// A Rust value as a JS value, through JSON.
+fn to_js(value: &impl serde::Serialize) -> crate::Result<JsValue> {
+    let text = serde_json::to_string(value).map_err(|e| Error::argument("result", e))?;
+    js_sys::JSON::parse(&text).map_err(|_| Error::argument("result", "not JSON"))
+}
+
+fn string_field(object: &JsValue, path: &str, key: &str) -> crate::Result<String> {
+    if !object.is_object() {
+        return Err(Error::argument(path, "expected an object"));
+    }
+    get(object, key)?.as_string().ok_or_else(|| Error::argument(format!("{path}.{key}"), "expected a string"))
 }
 
 fn load(bytes: JsValue, options: JsValue) -> crate::Result<Engine> {
@@ -123,10 +405,11 @@ fn load(bytes: JsValue, options: JsValue) -> crate::Result<Engine> {
     if !options.is_object() {
         return Err(Error::argument("options", "expected an object such as { trustedKeys: { \"<key id>\": \"<base64 public key>\" } }"));
     }
-    let trusted = trusted_keys(&get(&options, "trustedKeys")?)?;
+    let trusted = trusted_keys(&get(&options, "trustedKeys")?, "options.trustedKeys")?;
     let now = now(&get(&options, "now")?)?;
     let min_version = min_version(&get(&options, "minVersion")?)?;
-    let inner = crate::Engine::load(&bytes, &LoadOptions { trusted_keys: &trusted, now, min_version })?;
+    let mut inner = crate::Engine::load(&bytes, &LoadOptions { trusted_keys: &trusted, now, min_version })?;
+    inner.set_profile_policy(profile_policy(&options)?);
     Ok(Engine { inner })
 }
 
@@ -146,8 +429,7 @@ fn bundle_bytes(value: &JsValue) -> crate::Result<Vec<u8>> {
     Ok(array.to_vec())
 }
 
-fn trusted_keys(value: &JsValue) -> crate::Result<TrustedKeys> {
-    let path = "options.trustedKeys";
+fn trusted_keys(value: &JsValue, path: &str) -> crate::Result<TrustedKeys> {
     if !value.is_object() || Array::is_array(value) {
         return Err(Error::argument(path, "expected an object mapping key ids to base64 public keys"));
     }
@@ -164,6 +446,25 @@ fn trusted_keys(value: &JsValue) -> crate::Result<TrustedKeys> {
         return Err(Error::argument(path, "no trusted keys given: every bundle would be refused"));
     }
     Ok(trusted)
+}
+
+fn profile_policy(options: &JsValue) -> crate::Result<ProfilePolicy> {
+    let keys = get(options, "profileKeys")?;
+    let require = get(options, "requireSignedProfiles")?;
+    let require_signed = match require.as_bool() {
+        Some(b) => b,
+        None if require.is_undefined() || require.is_null() => false,
+        None => return Err(Error::argument("options.requireSignedProfiles", "expected true or false")),
+    };
+    let trusted_keys = if keys.is_undefined() || keys.is_null() {
+        TrustedKeys::new()
+    } else {
+        trusted_keys(&keys, "options.profileKeys")?
+    };
+    if require_signed && trusted_keys.is_empty() {
+        return Err(Error::argument("options.profileKeys", "requireSignedProfiles needs the bank's profile keys"));
+    }
+    Ok(ProfilePolicy { trusted_keys, require_signed })
 }
 
 const MS_PER_SECOND: f64 = 1000.0;
