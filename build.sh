@@ -129,6 +129,10 @@ bench() {
   cargo test --profile cli --features compiler --lib -- --ignored --nocapture benchmark_load
   node benches/load.mjs
 
+  say "bench: decide, native (release without LTO) and Wasm in Node"
+  cargo bench --bench native_decide --features compiler --profile cli
+  node benches/decide.mjs
+
   say "bench: conditions, native (release without LTO)"
   cargo test --profile cli --features compiler --lib -- --ignored --nocapture benchmark_thousand_conditions
 

@@ -103,6 +103,12 @@ enum Command {
         /// Where to write the catalogue JSON (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write this many synthetic customers, as `{"profiles": [...], "contexts": [...]}`,
+        /// to --people-out.
+        #[arg(long, requires = "people_out")]
+        people: Option<u64>,
+        #[arg(long)]
+        people_out: Option<PathBuf>,
     },
 }
 
@@ -190,9 +196,16 @@ fn run(command: Command) -> Result<()> {
             }
         }
         Command::SignProfile { profile, key, out } => sign_profile(&profile, &key, out.as_deref()),
-        Command::Synth { propositions, seed, out } => {
+        Command::Synth { propositions, seed, out, people, people_out } => {
             let c = synthetic::catalogue(propositions, seed);
             let text = serde_json::to_string_pretty(&c).map_err(|e| Error::argument("synth", e))? + "\n";
+            if let (Some(n), Some(path)) = (people, people_out.as_deref()) {
+                let people = serde_json::json!({
+                    "profiles": (0..n).map(|i| synthetic::profile(seed.wrapping_add(i))).collect::<Vec<_>>(),
+                    "contexts": (0..n).map(|i| synthetic::context(seed.wrapping_add(i))).collect::<Vec<_>>(),
+                });
+                write_or_print(Some(path), &(people.to_string() + "\n"))?;
+            }
             write_or_print(out.as_deref(), &text)
         }
     }

@@ -60,6 +60,9 @@ export interface DecideOptions {
   ledger?: string;
   /** Default: now. */
   now?: Date | number | string;
+  /** Include the trace (why every other proposition is not shown). Default false: on large
+   * catalogues the trace is far bigger than the decision; ask for it to explain or replay. */
+  trace?: boolean;
 }
 
 export interface DecideRequest extends DecideOptions {
@@ -101,6 +104,7 @@ export interface Decision {
   locale: string; formFactor: "small" | "large"; now: string;
   slots: Slot[]; expectedValue: number;
   withoutKnob: { propositions: string[]; expectedValue: number; knobCost: number };
+  /** Empty unless the request asked for `trace: true`. */
   trace: TraceEntry[];
   /** Codes of problems that did not stop the decision, e.g. "ledger_corrupt". */
   warnings: string[];
@@ -347,12 +351,21 @@ impl Engine {
         };
         let (ledger, warning) = self.ledger(&get(options, "ledger")?)?;
         let now = now(&get(options, "now")?)?;
+        let with_trace = match get(options, "trace")? {
+            v if v.is_undefined() || v.is_null() => false,
+            v => v.as_bool().ok_or_else(|| Error::argument("trace", "expected true or false"))?,
+        };
         placements
             .iter()
             .map(|placement| {
                 let request = DecideRequest { placement, profile, context: &context, ledger: Some(&ledger), now };
                 let mut decision = self.inner.decide(&request)?;
                 decision.warnings.extend(warning.map(|w| w.code().to_string()));
+                if !with_trace {
+                    // The trace names every proposition not shown: on large catalogues it is far
+                    // bigger than the decision, so it crosses into JS only when asked for.
+                    decision.trace.clear();
+                }
                 to_js(&decision)
             })
             .collect()

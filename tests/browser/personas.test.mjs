@@ -32,7 +32,7 @@ after(async () => {
 test("every persona decision in Chromium equals the native one", async () => {
   const personas = personaDecisions();
   const inBrowser = await page.evaluate((requests) => requests.map((r) => window.engine.decide(r)),
-    personas.map((p) => ({ placement: p.placement, profile: p.profile, context: p.context, now: p.now })));
+    personas.map((p) => ({ placement: p.placement, profile: p.profile, context: p.context, now: p.now, trace: true })));
   assert.equal(inBrowser.length, personas.length);
   personas.forEach((p, i) => assert.deepEqual(inBrowser[i], p.native, p.name));
 });
@@ -55,7 +55,7 @@ test("a dismissed banner stays gone after a reload (ledger in localStorage)", as
     window.engine = opmaat.Engine.load(bytes, { trustedKeys, now: "2026-12-05T09:30:00Z" });
   }, trustedKeys);
   const after = await page.evaluate((p) => window.engine.decide({
-    placement: p.placement, profile: p.profile, context: p.context, ledger: localStorage.getItem("opmaat.ledger"), now: p.now,
+    placement: p.placement, profile: p.profile, context: p.context, ledger: localStorage.getItem("opmaat.ledger"), now: p.now, trace: true,
   }), p);
   assert.ok(!after.slots.some((s) => s.proposition === dismissed), JSON.stringify(after.slots.map((s) => s.proposition)));
   assert.equal(after.trace.find((t) => t.proposition === dismissed).rule, "dismiss_cooldown");
