@@ -17,6 +17,10 @@
 //! at or before the floor are refused as stale: a duplicate can never come back in once its
 //! original aged out.
 //!
+//! What the ledger forgot it cannot recognise: an event recorded again under a token whose
+//! first record aged out, at a later moment than everything kept, counts once more. Tokens name
+//! one decision, so this takes a page re-rendering a decision older than the last 16 shown.
+//!
 //! ## Merging
 //! Two tabs, or the bank's server (a dismissal given to the call-centre agent), each hold a
 //! ledger; [`Ledger::merge`] takes the union of their events by (kind, token) — no event is lost
@@ -96,9 +100,10 @@ pub struct Event {
 pub struct Entry {
     /// Hash of the proposition id ([`proposition_key`]).
     pub proposition: u32,
-    /// Per [`EventKind`] (in declaration order): events of that kind at or before this minute
-    /// are refused as stale, because their duplicates may have aged out.
-    pub floors: [u32; 4],
+    /// Per [`EventKind`] (in declaration order), the (minute, token) of the newest event of that
+    /// kind that was dropped: events of the kind at or below it, in that order, are refused as
+    /// stale, because their duplicates may have aged out. `(0, 0)`: nothing dropped yet.
+    pub floors: [(u32, u32); 4],
     /// Oldest first.
     pub events: Vec<Event>,
 }
@@ -202,7 +207,7 @@ impl Ledger {
         let index = match self.entries.binary_search_by_key(&key, |e| e.proposition) {
             Ok(i) => i,
             Err(i) => {
-                self.entries.insert(i, Entry { proposition: key, floors: [0; 4], events: Vec::new() });
+                self.entries.insert(i, Entry { proposition: key, floors: [NO_FLOOR; 4], events: Vec::new() });
                 i
             }
         };
@@ -210,7 +215,7 @@ impl Ledger {
         if entry.events.iter().any(|e| e.kind == kind && e.token == event.token) {
             return Recorded::Duplicate;
         }
-        if event.minute <= entry.floors[kind as usize] && entry.floors[kind as usize] > 0 {
+        if below_floor(&event, &entry.floors) {
             return Recorded::Stale;
         }
         let at = entry.events.partition_point(|e| *e <= event);
@@ -286,14 +291,14 @@ impl Ledger {
         for entry in &mut self.entries {
             bound_entry(entry, oldest_kept);
         }
-        self.entries.retain(|e| !e.events.is_empty() || e.floors.iter().any(|&f| f > oldest_kept));
+        self.entries.retain(|e| !e.events.is_empty() || e.floors.iter().any(|&(minute, _)| minute > oldest_kept));
         while self.entries.len() > MAX_ENTRIES {
             let stalest = self
                 .entries
                 .iter()
                 .enumerate()
                 .min_by_key(|(_, e)| {
-                    let floor = e.floors.iter().copied().max().unwrap_or(0);
+                    let floor = e.floors.iter().map(|&(minute, _)| minute).max().unwrap_or(0);
                     (e.events.last().map_or(floor, |ev| ev.minute), e.proposition)
                 })
                 .map(|(i, _)| i)
@@ -311,7 +316,7 @@ fn bound_entry(entry: &mut Entry, oldest_kept: u32) {
     let mut seen = std::collections::BTreeSet::new();
     events.retain(|e| seen.insert((e.kind, e.token)));
     let floors = entry.floors;
-    events.retain(|e| e.minute > floors[e.kind as usize] || floors[e.kind as usize] == 0);
+    events.retain(|e| !below_floor(e, &floors));
     let mut keep = vec![false; events.len()];
     let mut impressions = 0;
     let mut newest_of = std::collections::BTreeSet::new();
@@ -332,11 +337,20 @@ fn bound_entry(entry: &mut Entry, oldest_kept: u32) {
         index += 1;
         if !kept {
             let floor = &mut floors[e.kind as usize];
-            *floor = (*floor).max(e.minute);
+            *floor = (*floor).max((e.minute, e.token));
         }
         kept
     });
     entry.floors = floors;
+}
+
+/// No event dropped yet.
+const NO_FLOOR: (u32, u32) = (0, 0);
+
+/// Is the event at or below its kind's floor (in the order the bounds keep events by)?
+fn below_floor(e: &Event, floors: &[(u32, u32); 4]) -> bool {
+    let floor = floors[e.kind as usize];
+    floor != NO_FLOOR && (e.minute, e.token) <= floor
 }
 
 fn fnv1a32_bytes(bytes: &[u8]) -> u32 {
@@ -523,5 +537,94 @@ mod tests {
         println!("ledger for 50 propositions: {} characters", text.len());
         assert_eq!(Ledger::parse(&text, CATALOGUE).0, l);
         assert!(text.len() < MAX_STRING_LEN);
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    const T0: Timestamp = 1_796_083_200;
+    const PROPOSITIONS: [&str; 4] = ["green-savings", "kids-savings", "afloswijzer", "phishing-tips"];
+
+    /// A few events: (proposition, kind, token, minutes after T0). A token's event happens at
+    /// one moment, as a decision's does: re-recording it repeats that moment.
+    fn events() -> impl Strategy<Value = Vec<(usize, u8, u8, u16)>> {
+        prop::collection::vec((0..PROPOSITIONS.len(), 0u8..4, 0u8..12), 0..24).prop_map(|v| {
+            v.into_iter().map(|(p, k, t)| (p, k, t, (u16::from(t) * 157 + u16::from(k) * 31) % 2000)).collect()
+        })
+    }
+
+    fn kind(k: u8) -> EventKind {
+        [EventKind::Impression, EventKind::Click, EventKind::Dismiss, EventKind::Convert][usize::from(k % 4)]
+    }
+
+    fn ledger_of(events: &[(usize, u8, u8, u16)]) -> Ledger {
+        let mut l = Ledger::new("bank-nl-web");
+        for &(p, k, t, m) in events {
+            l.record(PROPOSITIONS[p], kind(k), &format!("tok-{t}"), T0 + i64::from(m) * 60);
+        }
+        l
+    }
+
+    /// Every (proposition, kind, token) the ledger holds.
+    fn facts(l: &Ledger) -> BTreeSet<(u32, EventKind, u32)> {
+        l.entries().iter().flat_map(|e| e.events.iter().map(move |ev| (e.proposition, ev.kind, ev.token))).collect()
+    }
+
+    fn merged(a: &Ledger, b: &Ledger) -> Ledger {
+        let mut m = a.clone();
+        m.merge(b);
+        m
+    }
+
+    proptest! {
+        #[test]
+        fn merge_is_commutative_associative_and_idempotent(a in events(), b in events(), c in events()) {
+            let (a, b, c) = (ledger_of(&a), ledger_of(&b), ledger_of(&c));
+            prop_assert_eq!(merged(&a, &b), merged(&b, &a));
+            prop_assert_eq!(merged(&merged(&a, &b), &c), merged(&a, &merged(&b, &c)));
+            prop_assert_eq!(merged(&a, &a), a.clone());
+        }
+
+        #[test]
+        fn merging_loses_no_event_and_counts_none_twice(a in events(), b in events()) {
+            // Small histories stay within every bound, so the union must be exact.
+            let (a, b) = (ledger_of(&a), ledger_of(&b));
+            let m = merged(&a, &b);
+            let union: BTreeSet<_> = facts(&a).union(&facts(&b)).copied().collect();
+            let kept = facts(&m);
+            for entry in m.entries() {
+                let mut seen = BTreeSet::new();
+                for e in &entry.events {
+                    prop_assert!(seen.insert((e.kind, e.token)), "an event counted twice");
+                }
+            }
+            // Only the newest click/dismissal/conversion per proposition is kept by design.
+            for fact in &union {
+                if fact.1 == EventKind::Impression {
+                    prop_assert!(kept.contains(fact), "impression {:?} lost", fact);
+                }
+            }
+        }
+
+        #[test]
+        fn recording_twice_is_recording_once(events in events()) {
+            let once = ledger_of(&events);
+            let twice = ledger_of(&[events.clone(), events].concat());
+            prop_assert_eq!(once, twice);
+        }
+
+        #[test]
+        fn the_string_form_round_trips_and_garbage_never_panics(events in events(), garbage in ".{0,64}") {
+            let l = ledger_of(&events);
+            prop_assert_eq!(Ledger::parse(&l.serialise(), "bank-nl-web"), (l, None));
+            let (fresh, _) = Ledger::parse(&garbage, "bank-nl-web");
+            prop_assert!(fresh.len() <= MAX_ENTRIES);
+            let (fresh, _) = Ledger::parse(&format!("{PREFIX}{garbage}"), "bank-nl-web");
+            prop_assert!(fresh.len() <= MAX_ENTRIES);
+        }
     }
 }
