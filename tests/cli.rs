@@ -1,31 +1,11 @@
 //! The `opmaat` CLI as a user runs it: the README's command-line example, key files, exit
 //! statuses and error output.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-const CLI: &str = env!("CARGO_BIN_EXE_opmaat");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use std::path::Path;
 
-/// A fresh, empty working directory under target/.
-fn workdir(name: &str) -> PathBuf {
-    let dir = Path::new(ROOT).join("target/cli-tests").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(CLI).args(args).current_dir(dir).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{run, stderr, stdout, workdir, ROOT};
 
 /// The lines of the README's fenced `sh` block that run `opmaat`.
 fn readme_commands() -> Vec<Vec<String>> {

@@ -1,25 +1,14 @@
 //! `opmaat decide`, `opmaat explain`, `opmaat sign-profile` and `opmaat synth` as a user runs
 //! them: replaying the personas' decisions from files, signed profiles, and errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+
+use common::{run, workdir, ROOT};
 use serde_json::Value;
 
-const CLI: &str = env!("CARGO_BIN_EXE_opmaat");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const NOW: &str = "2026-12-05T09:30:00Z";
-
-fn workdir(name: &str) -> PathBuf {
-    let dir = Path::new(ROOT).join("target/cli-tests").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(CLI).args(args).current_dir(dir).output().unwrap()
-}
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let out = run(dir, args);
