@@ -427,7 +427,7 @@ fn load(bytes: JsValue, options: JsValue) -> crate::Result<Engine> {
 }
 
 fn get(object: &JsValue, key: &str) -> crate::Result<JsValue> {
-    Reflect::get(object, &key.into()).map_err(|_| Error::argument(format!("options.{key}"), "could not be read"))
+    Reflect::get(object, &key.into()).map_err(|_| Error::argument(key, "could not be read (a getter threw?)"))
 }
 
 fn bundle_bytes(value: &JsValue) -> crate::Result<Vec<u8>> {
