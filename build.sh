@@ -101,6 +101,9 @@ run_tests() {
   CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_USE_BROWSER=1 \
     cargo test --target "$WASM_TARGET" --features compiler --test conformance -- --nocapture
 
+  say "test: the npm package's TypeScript declarations (tsc --noEmit on a typed usage)"
+  node_modules/.bin/tsc -p tests/types/tsconfig.json
+
   say "test: the npm package in Node"
   node --test tests/node/
 

@@ -1,0 +1,47 @@
+// A typed use of the package, checked by `tsc --noEmit` in ./build.sh test: the declarations
+// must describe every input and output precisely enough for this to compile, and no further.
+import { Beacon, Engine, type Decision, type OpmaatError, type Recorded } from "opmaat";
+
+declare const bundle: ArrayBuffer;
+declare const snapshot: Record<string, unknown>;
+declare const storage: { get(): string | undefined; set(v: string): void };
+
+const engine: Engine = Engine.load(bundle, {
+  trustedKeys: { "0123456789abcdef": "hv5BlKP7blVd4+336Vabtxz7oh0T7FmKi0W3zoUqUTA=" },
+  now: new Date(),
+  minVersion: 41,
+  requireSignedProfiles: false,
+});
+const version: number = engine.version;
+const placements: string[] = engine.placements;
+
+const decision: Decision = engine.decide({
+  placement: "overview",
+  profile: snapshot,
+  context: { page: "/sparen", locale: "nl-NL", formFactor: "small" },
+  ledger: storage.get(),
+  trace: true,
+});
+for (const slot of decision.slots) {
+  const title: string = slot.creative.title;
+  const p: number = slot.parts.p * slot.parts.c * slot.parts.v * slot.parts.l;
+  const kind: "sales" | "service" | "loyalty" = slot.kind;
+  void [title, p, kind];
+}
+const why: string[] = decision.trace.map((t) => `${t.proposition}: ${t.stage}/${t.rule}`);
+const cost: number = decision.withoutKnob.knobCost;
+
+const profile = engine.profile(snapshot);
+const pages: Decision[] = engine.decideAll({ placements: ["overview", "app-home"], profile: snapshot });
+const agent: Decision = engine.decideFor(profile, { placement: "agent", context: { topic: "mortgage" } });
+const result: Recorded = engine.recordFor(profile, storage.get(), { event: "dismiss", token: decision.slots[0].token });
+storage.set(result.ledger);
+new Beacon({ url: "/collect" }).send(result.measurement);
+
+try {
+  Engine.load(new Uint8Array(0), { trustedKeys: {} });
+} catch (e) {
+  const code: string = (e as OpmaatError).code;
+  void code;
+}
+void [version, placements, why, cost, pages, agent];
