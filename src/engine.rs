@@ -44,7 +44,13 @@ impl Engine {
 
     /// Decides what one placement shows; see [`crate::decide`] for the funnel.
     pub fn decide(&self, request: &DecideRequest) -> Result<Decision> {
-        decide::decide(&self.bundle, &self.profiles, request)
+        decide::decide(&self.bundle, &self.profiles, request, true)
+    }
+
+    /// As [`Engine::decide`], without the trace (it stays empty and is never built): for hosts
+    /// that render the slots and ask for the explanation only when someone wants it.
+    pub fn decide_without_trace(&self, request: &DecideRequest) -> Result<Decision> {
+        decide::decide(&self.bundle, &self.profiles, request, false)
     }
 
     /// The catalogue id the bundle was built from.

@@ -202,7 +202,9 @@ enum Status {
 }
 
 /// Runs the funnel. `Engine::decide` is the public door.
-pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRequest) -> Result<Decision> {
+/// With `with_trace` false the decision's trace stays empty and is not built at all: on large
+/// catalogues it costs more than the rest of the decision.
+pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRequest, with_trace: bool) -> Result<Decision> {
     let payload = &bundle.payload;
     let catalogue = &payload.catalogue;
     let now = request.now;
@@ -379,8 +381,11 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
         }
     }
     let shown: Vec<usize> = filled.chosen.iter().map(|&(i, _)| i).collect();
-    let mut trace = Vec::with_capacity(statuses.len().saturating_sub(shown.len()));
+    let mut trace = Vec::with_capacity(if with_trace { statuses.len().saturating_sub(shown.len()) } else { 0 });
     for (i, (p, status)) in catalogue.propositions.iter().zip(statuses).enumerate() {
+        if !with_trace {
+            break;
+        }
         if shown.contains(&i) {
             continue;
         }

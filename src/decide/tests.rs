@@ -480,3 +480,16 @@ fn measurement_needs_analytics_consent() {
     // A duplicate is not measured twice either.
     assert!(engine.record(&mut ledger, EventKind::Click, token, at(NOW), Some(&with)).unwrap().measurement.is_none());
 }
+
+#[test]
+fn without_the_trace_the_decision_is_the_same() {
+    let engine = sample_engine();
+    let profile = engine.profile_from_value(&student()).unwrap();
+    let context = Context::from_value(&json!({"page": "/overzicht"})).unwrap();
+    let request = DecideRequest { placement: "overview", profile: &profile, context: &context, ledger: None, now: at(NOW) };
+    let full = engine.decide(&request).unwrap();
+    let lean = engine.decide_without_trace(&request).unwrap();
+    assert!(!full.trace.is_empty());
+    assert!(lean.trace.is_empty());
+    assert_eq!(Decision { trace: Vec::new(), ..full }, lean);
+}

@@ -359,13 +359,10 @@ impl Engine {
             .iter()
             .map(|placement| {
                 let request = DecideRequest { placement, profile, context: &context, ledger: Some(&ledger), now };
-                let mut decision = self.inner.decide(&request)?;
+                // The trace names every proposition not shown: on large catalogues it is far
+                // bigger than the decision, so it is built and handed to JS only when asked for.
+                let mut decision = if with_trace { self.inner.decide(&request)? } else { self.inner.decide_without_trace(&request)? };
                 decision.warnings.extend(warning.map(|w| w.code().to_string()));
-                if !with_trace {
-                    // The trace names every proposition not shown: on large catalogues it is far
-                    // bigger than the decision, so it crosses into JS only when asked for.
-                    decision.trace.clear();
-                }
                 to_js(&decision)
             })
             .collect()
