@@ -59,7 +59,7 @@ impl Engine {
                 decision_id: parsed.decision,
                 proposition: parsed.proposition,
                 treatment: parsed.treatment,
-                holdout: false,
+                holdout: crate::decide::holdout::is_member(self.bundle().payload.catalogue.holdout.as_ref(), Some(subject)),
                 event: kind,
                 time: format_rfc3339(now),
                 bundle: self.bundle_id().to_string(),

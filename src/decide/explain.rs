@@ -44,6 +44,7 @@ pub enum Rule {
     ValidityWindow,
     ConsentMarketing,
     ChannelOptOut,
+    Holdout,
     Converted,
     DismissCooldown,
     ImpressionCap,
@@ -64,12 +65,13 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in funnel order.
-    pub const ALL: [Rule; 21] = [
+    pub const ALL: [Rule; 22] = [
         Rule::Audience,
         Rule::Channel,
         Rule::ValidityWindow,
         Rule::ConsentMarketing,
         Rule::ChannelOptOut,
+        Rule::Holdout,
         Rule::Converted,
         Rule::DismissCooldown,
         Rule::ImpressionCap,
@@ -96,6 +98,7 @@ impl Rule {
             Rule::ValidityWindow => "validity_window",
             Rule::ConsentMarketing => "consent_marketing",
             Rule::ChannelOptOut => "channel_opt_out",
+            Rule::Holdout => "holdout",
             Rule::Converted => "converted",
             Rule::DismissCooldown => "dismiss_cooldown",
             Rule::ImpressionCap => "impression_cap",

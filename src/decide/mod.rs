@@ -16,13 +16,15 @@
 //!
 //! A decision depends on nothing but its inputs (no clock, no randomness, no order of a hash
 //! map), so `opmaat explain` replays it from the same bundle, profile, context and `now`.
-//! Contact policies and the holdout group need the customer's ledger and arrive with it; the
+//! Contact policies read the customer's ledger (`DecideRequest::ledger`, see [`crate::policy`]);
+//! the holdout control group is drawn from the pseudonymous id (see [`holdout`]). The
 //! catalogue's `sampledPropensities` setting is not used yet (P is the profile's score or the
 //! default).
 
 pub mod arbitrate;
 pub mod context;
 pub mod explain;
+pub mod holdout;
 pub mod prioritise;
 pub mod select;
 pub mod token;
@@ -46,7 +48,7 @@ pub use prioritise::{Parts, PropensitySource};
 pub use token::{parse_token, DecisionId, Token};
 pub use treatment::Assignment;
 
-use crate::bundle::model::{Audience, FormFactor, Image, Kind, Proposition, Segment};
+use crate::bundle::model::{Audience, FormFactor, HoldoutMode, Image, Kind, Proposition, Segment};
 use crate::bundle::Bundle;
 use crate::ledger::Ledger;
 use crate::policy;
@@ -95,6 +97,8 @@ pub struct Decision {
     pub slots: Vec<Slot>,
     /// `Σ P × V` of the shown propositions.
     pub expected_value: f64,
+    /// The customer is in the catalogue's holdout control group (see [`holdout`]).
+    pub holdout: bool,
     /// What the same decision would have shown with the strategic knob at 0.
     pub without_knob: WithoutKnob,
     /// One entry for every proposition not shown, in catalogue order.
@@ -202,6 +206,26 @@ enum Status {
 }
 
 /// Runs the funnel. `Engine::decide` is the public door.
+/// A `random`-mode holdout member gets one of the propositions that passed selection, picked
+/// at random; every other candidate leaves with rule `holdout`.
+fn keep_one_at_random(statuses: &mut [Status], decision_id: &str) {
+    let candidates: Vec<usize> = statuses
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s, Status::Candidate { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let keep = (!candidates.is_empty()).then(|| candidates[holdout::random_pick(decision_id, candidates.len())]);
+    for (i, status) in statuses.iter_mut().enumerate() {
+        if Some(i) != keep && matches!(status, Status::Candidate { .. } | Status::Fallback { .. }) {
+            *status = Status::Out {
+                rule: Rule::Holdout,
+                detail: Cow::Borrowed("in the holdout control group: one proposition that passed selection, picked at random, is shown instead of the ranked ones"),
+            };
+        }
+    }
+}
+
 /// With `with_trace` false the decision's trace stays empty and is not built at all: on large
 /// catalogues it costs more than the rest of the decision.
 pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRequest, with_trace: bool) -> Result<Decision> {
@@ -263,7 +287,11 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
         };
         policy::check_sales_per_day(ledger, catalogue.contact_policy.sales_per_day, is_sales, now)
     });
+    let held_out = holdout::is_member(catalogue.holdout.as_ref(), profile.id());
+    let holdout_mode = catalogue.holdout.as_ref().filter(|_| held_out).map(|h| h.mode);
+    let decision_id = DecisionId::of(&payload.bundle_id, payload.version, &placement.id, profile.id(), now);
     let gate = Gate {
+        holdout: holdout_mode,
         ledger: request.ledger,
         contact_policy: &catalogue.contact_policy,
         segments: &catalogue.segments,
@@ -293,6 +321,10 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
             Verdict::Fail { detail, fallback: Some(choice), .. } => Status::Fallback { choice, parts: parts(), detail },
             Verdict::Fail { rule, detail, fallback: None } => Status::Out { rule, detail },
         });
+    }
+
+    if holdout_mode == Some(HoldoutMode::Random) {
+        keep_one_at_random(&mut statuses, &decision_id.hex());
     }
 
     // Arbitrate, with the knob and without.
@@ -333,7 +365,6 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
     let expected_without = expected(&unknobbed.chosen);
     let name = |i: usize| catalogue.propositions.get(i).map_or_else(String::new, |p| p.id.clone());
 
-    let decision_id = DecisionId::of(&payload.bundle_id, payload.version, &placement.id, profile.id(), now);
     let mut slots = Vec::with_capacity(filled.chosen.len());
     for (position, &(i, fallback)) in filled.chosen.iter().enumerate() {
         let (Some(p), Some(Status::Candidate { choice, parts } | Status::Fallback { choice, parts, .. })) =
@@ -459,6 +490,7 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
             knob_cost: expected_without - expected_value,
         },
         trace,
+        holdout: held_out,
         warnings: Vec::new(),
     })
 }

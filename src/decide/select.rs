@@ -29,7 +29,7 @@ use std::borrow::Cow;
 use super::context::Screen;
 use super::explain::Rule;
 use super::treatment::{self, Assignment};
-use crate::bundle::model::{Audience, ContactPolicy, Kind, Placement, PolicyOverride, Proposition, Segment};
+use crate::bundle::model::{Audience, ContactPolicy, HoldoutMode, Kind, Placement, PolicyOverride, Proposition, Segment};
 use crate::ledger::Ledger;
 use crate::policy::{self, Blocked};
 use crate::condition::{CondId, Session};
@@ -59,6 +59,8 @@ pub(crate) enum Verdict {
 
 /// Everything selection needs to know about this contact.
 pub(crate) struct Gate<'a> {
+    /// The holdout mode, when the customer is in the holdout group.
+    pub holdout: Option<HoldoutMode>,
     pub ledger: Option<&'a Ledger>,
     pub contact_policy: &'a ContactPolicy,
     pub segments: &'a [Segment],
@@ -142,6 +144,15 @@ impl Gate<'_> {
                 Rule::ChannelOptOut,
                 format!("the customer opted out of commercial propositions in channel {}", self.channel).into(),
             );
+        }
+        match self.holdout {
+            Some(HoldoutMode::NoSales) if commercial => {
+                return fail(Rule::Holdout, "in the holdout control group: service propositions only".into());
+            }
+            Some(HoldoutMode::Fallbacks) if !p.fallback => {
+                return fail(Rule::Holdout, "in the holdout control group: the segments' fallback propositions only".into());
+            }
+            _ => {}
         }
         if let Some(blocked) = self.contact_policy_blocks(p, commercial) {
             return fail(blocked.0, blocked.1);

@@ -9,6 +9,7 @@ use crate::bundle::tests::{dev_key, sample_payload};
 use crate::bundle::{LoadOptions, Payload, TrustedKeys};
 use crate::profile::signed;
 use crate::time::parse_rfc3339;
+use crate::bundle::model::{HoldoutMode, Kind};
 use crate::ledger::{EventKind, Ledger};
 use crate::Engine;
 
@@ -136,6 +137,8 @@ fn every_rule_is_reached() {
     let mut roomy = sample_payload();
     roomy.catalogue.placements[0].max_sales = None;
     reached.extend(rules(&overview(&engine_for(&roomy), student())));
+    // The holdout group.
+    reached.extend(holdout_decisions().into_iter().flat_map(|(_, d)| rules(&d)));
     // The contact policies, through a ledger.
     reached.extend(remembered_rules(&engine));
     for rule in Rule::ALL {
@@ -492,4 +495,64 @@ fn without_the_trace_the_decision_is_the_same() {
     assert!(!full.trace.is_empty());
     assert!(lean.trace.is_empty());
     assert_eq!(Decision { trace: Vec::new(), ..full }, lean);
+}
+
+
+/// A student-like profile id that falls in the sample catalogue's 2% holdout group.
+fn held_out_student() -> Value {
+    let holdout = sample_payload().catalogue.holdout.unwrap();
+    let id = (0..).map(|i| format!("p-held-{i}")).find(|id| holdout::is_member(Some(&holdout), Some(id))).unwrap();
+    let mut profile = student();
+    profile["id"] = json!(id);
+    profile
+}
+
+/// The held-out student's overview decision under each holdout mode.
+fn holdout_decisions() -> Vec<(HoldoutMode, Decision)> {
+    [HoldoutMode::NoSales, HoldoutMode::Fallbacks, HoldoutMode::Random]
+        .into_iter()
+        .map(|mode| {
+            let mut payload = sample_payload();
+            if let Some(h) = payload.catalogue.holdout.as_mut() {
+                h.mode = mode;
+            }
+            (mode, overview(&engine_for(&payload), held_out_student()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_holdout_group_gets_what_the_catalogue_says() {
+    let engine = sample_engine();
+    assert!(!overview(&engine, student()).holdout);
+    for (mode, d) in holdout_decisions() {
+        assert!(d.holdout, "{mode:?}");
+        match mode {
+            HoldoutMode::NoSales => {
+                assert!(d.slots.iter().all(|s| s.kind == Kind::Service), "{:?}", shown(&d));
+                assert_eq!(rule_of(&d, "student-13th-month").map(|t| t.rule), Some(Rule::Holdout));
+            }
+            HoldoutMode::Fallbacks => {
+                assert!(!d.slots.is_empty());
+                assert!(d.slots.iter().all(|s| ["can-we-help", "green-savings"].contains(&s.proposition.as_str())), "{:?}", shown(&d));
+            }
+            HoldoutMode::Random => {
+                assert_eq!(d.slots.len(), 1, "{:?}", shown(&d));
+                assert!(d.trace.iter().filter(|t| t.rule == Rule::Holdout).count() >= 2);
+            }
+        }
+    }
+    // The same inputs pick the same random proposition.
+    let again = holdout_decisions();
+    assert_eq!(shown(&again[2].1), shown(&holdout_decisions()[2].1));
+}
+
+#[test]
+fn measurement_of_a_held_out_customer_says_so() {
+    let engine = sample_engine();
+    let d = overview(&engine, held_out_student());
+    let profile = engine.profile_from_value(&held_out_student()).unwrap();
+    let mut ledger = Ledger::new("bank-nl-web");
+    let m = engine.record(&mut ledger, EventKind::Impression, &d.slots[0].token, at(NOW), Some(&profile)).unwrap().measurement.unwrap();
+    assert!(m.holdout);
 }

@@ -102,6 +102,8 @@ export interface Decision {
   profileId?: string; loggedIn: boolean;
   consent: { personalisation: boolean; marketing: boolean; analytics: boolean; channelOptedOut: boolean };
   locale: string; formFactor: "small" | "large"; now: string;
+  /** The customer is in the holdout control group. */
+  holdout: boolean;
   slots: Slot[]; expectedValue: number;
   withoutKnob: { propositions: string[]; expectedValue: number; knobCost: number };
   /** Empty unless the request asked for `trace: true`. */
