@@ -170,4 +170,36 @@ mod tests {
         assert_eq!(creative(&large_only, &["nl"], Screen::Small).unwrap_err().0, Rule::NoCompactCreative);
         assert_eq!(creative(&large_only, &["en"], Screen::Large).unwrap_err().0, Rule::NoLocaleCreative);
     }
+
+    #[test]
+    fn the_split_holds_its_weights_over_100_000_customers() {
+        // Weights 0.5 / 0.3 / 0.2. Each count is Binomial(n, w): its standard deviation is
+        // sqrt(n · w · (1 − w)); a correct split stays within 5 of them (p < 1e-6 per count).
+        const N: usize = 100_000;
+        const SIGMAS: f64 = 5.0;
+        let weights = [0.5, 0.3, 0.2];
+        let treatments: Vec<Treatment> =
+            weights.iter().enumerate().map(|(i, &w)| treatment(&format!("t{i}"), w, 1.0, 1.0, &[])).collect();
+        let mut counts = [0usize; 3];
+        for i in 0..N {
+            let (index, how) = split(&treatments, "green-savings", Some(&format!("pz-{i:06}"))).unwrap();
+            assert_eq!(how, Assignment::Split);
+            counts[index] += 1;
+        }
+        for (count, w) in counts.iter().zip(weights) {
+            let expected = N as f64 * w;
+            let sigma = (N as f64 * w * (1.0 - w)).sqrt();
+            assert!((*count as f64 - expected).abs() < SIGMAS * sigma, "{counts:?} for weights {weights:?}");
+        }
+        // Sticky: the same customer, the same treatment, every time.
+        assert_eq!(split(&treatments, "green-savings", Some("pz-000042")), split(&treatments, "green-savings", Some("pz-000042")));
+        // Independent across propositions: another seed splits the same customers differently.
+        let moved = (0..1000)
+            .filter(|i| {
+                let id = format!("pz-{i:06}");
+                split(&treatments, "green-savings", Some(&id)) != split(&treatments, "kids-savings", Some(&id))
+            })
+            .count();
+        assert!(moved > 400, "only {moved} of 1000 customers differ between two propositions");
+    }
 }
