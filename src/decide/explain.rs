@@ -262,6 +262,7 @@ pub fn table(d: &Decision) -> String {
 fn assignment(a: super::Assignment) -> &'static str {
     match a {
         super::Assignment::Split => "split",
+        super::Assignment::Thompson => "thompson",
         super::Assignment::BanditMean => "bandit mean",
         super::Assignment::First => "first",
     }

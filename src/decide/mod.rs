@@ -22,6 +22,7 @@
 //! default).
 
 pub mod arbitrate;
+pub mod bandit;
 pub mod context;
 pub mod explain;
 pub mod holdout;
@@ -147,6 +148,9 @@ pub struct Slot {
     pub kind: Kind,
     pub treatment: String,
     pub assignment: Assignment,
+    /// The probability that this customer is shown this treatment of the proposition (the
+    /// split's weight share, Thompson sampling's win probability): for off-policy evaluation.
+    pub selection_probability: f64,
     pub creative: ShownCreative,
     /// `P × C × V × L`.
     pub priority: f64,
@@ -387,6 +391,7 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
             kind: p.kind,
             treatment: treatment.id.clone(),
             assignment: choice.assignment,
+            selection_probability: choice.probability,
             creative: ShownCreative {
                 locale: creative.locale.clone(),
                 form_factor: creative.form,

@@ -38,11 +38,13 @@ use crate::time::{format_rfc3339, Timestamp};
 use super::context::View;
 
 /// The shown treatment and creative of a proposition that passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Choice {
     pub treatment: usize,
     pub assignment: Assignment,
     pub creative: usize,
+    /// The probability that the assignment shows this treatment (see [`treatment`]).
+    pub probability: f64,
 }
 
 /// A proposition's fate in selection.
@@ -195,11 +197,11 @@ impl Gate<'_> {
     }
 
     fn choose(&self, p: &Proposition) -> Result<Choice, (Rule, Cow<'static, str>)> {
-        let (index, assignment) = treatment::choose(p, self.profile_id)
+        let (index, assignment, probability) = treatment::choose(p, self.profile_id, self.now)
             .ok_or((Rule::NoTreatment, Cow::Borrowed("no treatment has a weight above 0")))?;
         let t = p.treatments.get(index).ok_or((Rule::NoTreatment, Cow::Borrowed("the chosen treatment is missing")))?;
         let creative = treatment::creative(t, self.locales, self.screen).map_err(|(rule, detail)| (rule, Cow::Owned(detail)))?;
-        Ok(Choice { treatment: index, assignment, creative })
+        Ok(Choice { treatment: index, assignment, creative, probability })
     }
 }
 

@@ -6,9 +6,13 @@
 //!   customer therefore always sees the same treatment without anything being stored, and a
 //!   bank can reproduce the split with GrowthBook's own SDKs. A profile without an id (an
 //!   anonymous visitor) gets the first treatment with a weight above 0 (`first`).
-//! * `bandit` propositions: until Thompson sampling arrives with the ledger that feeds it, the
-//!   treatment with the highest Beta mean α / (α + β) is shown (`bandit_mean`; ties go to the
-//!   first). Deterministic, and what Thompson sampling converges to.
+//! * `bandit` propositions: Thompson sampling from each treatment's Beta(α, β), seeded from the
+//!   pseudonymous id, the day and the proposition (`thompson`; see [`super::bandit`]). A profile
+//!   without an id gets the treatment with the highest Beta mean α / (α + β) (`bandit_mean`).
+//!
+//! Every choice comes with the probability that the logging policy shows that treatment to
+//! this customer (the split's weight share, Thompson's win probability, 1 when deterministic):
+//! what off-policy evaluation of a new policy needs.
 //!
 //! Creatives: the treatment's creative for the first locale of the fallback chain (the requested
 //! locale, its language, the catalogue's default locale; compared case-insensitively) in the
@@ -20,7 +24,9 @@ use serde::Serialize;
 use super::context::Screen;
 use super::explain::Rule;
 use crate::bundle::model::{Assignment as Method, FormFactor, Proposition, Treatment};
+use super::bandit;
 use crate::condition::{choose_variation, get_bucket_range, hash};
+use crate::time::Timestamp;
 
 /// How the shown treatment was picked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,7 +34,9 @@ use crate::condition::{choose_variation, get_bucket_range, hash};
 pub enum Assignment {
     /// GrowthBook weighted split on the profile id.
     Split,
-    /// The highest Beta mean of a bandit proposition.
+    /// Thompson sampling of a bandit proposition.
+    Thompson,
+    /// The highest Beta mean of a bandit proposition (no profile id to seed the draw).
     BanditMean,
     /// No profile id to split on: the first treatment with a weight.
     First,
@@ -36,9 +44,13 @@ pub enum Assignment {
 
 /// The treatment index and how it was picked; `None` when no treatment can be shown (every
 /// split weight 0, which a compiled catalogue never has).
-pub(crate) fn choose(p: &Proposition, profile_id: Option<&str>) -> Option<(usize, Assignment)> {
-    match p.assignment {
-        Method::Bandit => {
+pub(crate) fn choose(p: &Proposition, profile_id: Option<&str>, now: Timestamp) -> Option<(usize, Assignment, f64)> {
+    match (p.assignment, profile_id) {
+        (Method::Bandit, Some(id)) => {
+            let chosen = bandit::thompson(&p.treatments, &mut bandit::Rng::for_draw(id, now, &p.id))?;
+            Some((chosen, Assignment::Thompson, bandit::selection_probability(&p.treatments, chosen)))
+        }
+        (Method::Bandit, None) => {
             let mean = |t: &Treatment| {
                 let m = t.alpha / (t.alpha + t.beta);
                 if m.is_finite() { m } else { 0.0 }
@@ -50,9 +62,18 @@ pub(crate) fn choose(p: &Proposition, profile_id: Option<&str>) -> Option<(usize
                     best = Some((i, m));
                 }
             }
-            best.map(|(i, _)| (i, Assignment::BanditMean))
+            best.map(|(i, _)| (i, Assignment::BanditMean, 1.0))
         }
-        Method::Split => split(&p.treatments, &p.id, profile_id),
+        (Method::Split, _) => {
+            let (chosen, how) = split(&p.treatments, &p.id, profile_id)?;
+            let share = |t: &Treatment| if t.weight.is_finite() && t.weight > 0.0 { t.weight } else { 0.0 };
+            let total: f64 = p.treatments.iter().map(share).sum();
+            let probability = match how {
+                Assignment::Split if total > 0.0 => p.treatments.get(chosen).map_or(0.0, share) / total,
+                _ => 1.0,
+            };
+            Some((chosen, how, probability))
+        }
     }
 }
 
@@ -154,7 +175,10 @@ mod tests {
         let mut p = crate::bundle::tests::sample_payload().catalogue.propositions[0].clone();
         p.assignment = Method::Bandit;
         p.treatments = vec![treatment("a", 1.0, 2.0, 8.0, &[]), treatment("b", 1.0, 3.0, 7.0, &[]), treatment("c", 1.0, 0.0, 0.0, &[])];
-        assert_eq!(choose(&p, Some("x")), Some((1, Assignment::BanditMean)));
+        assert_eq!(choose(&p, None, 0), Some((1, Assignment::BanditMean, 1.0)));
+        let (_, how, probability) = choose(&p, Some("x"), 0).unwrap();
+        assert_eq!(how, Assignment::Thompson);
+        assert!(probability > 0.0 && probability < 1.0);
     }
 
     #[test]

@@ -88,7 +88,9 @@ export interface PriorityParts {
 
 export interface Slot {
   position: number; proposition: string; segment: string; kind: "sales" | "service" | "loyalty";
-  treatment: string; assignment: unknown; creative: ShownCreative; priority: number; parts: PriorityParts;
+  treatment: string; assignment: "split" | "thompson" | "bandit_mean" | "first";
+  /** Probability that this customer is shown this treatment (for off-policy evaluation). */
+  selectionProbability: number; creative: ShownCreative; priority: number; parts: PriorityParts;
   fallback: boolean; note?: string;
   /** Names this impression: pass it to `engine.record`. No personal data. */
   token: string;
