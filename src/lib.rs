@@ -13,6 +13,8 @@ pub mod condition;
 pub mod decide;
 mod engine;
 pub mod ledger;
+#[cfg(feature = "compiler")]
+pub mod learn;
 pub mod measure;
 pub mod policy;
 pub mod error;

@@ -117,3 +117,43 @@ fn schema_command_prints_the_committed_schema() {
     let committed = std::fs::read_to_string(Path::new(ROOT).join("schema/catalogue.schema.json")).unwrap();
     assert_eq!(stdout(&out), committed);
 }
+
+#[test]
+fn learn_writes_a_catalogue_with_a_higher_version() {
+    let dir = workdir("learn");
+    let line = |subject: &str, event: &str, holdout: bool| {
+        format!(
+            "{{\"decisionId\":\"d-{subject}\",\"proposition\":\"afloswijzer\",\"treatment\":\"a\",\"holdout\":{holdout},\"event\":\"{event}\",\"time\":\"2026-12-05T09:30:00Z\",\"bundle\":\"bank-nl-web\",\"bundleVersion\":1,\"subject\":\"{subject}\"}}\n"
+        )
+    };
+    let mut events = String::new();
+    for i in 0..50 {
+        events += &line(&format!("s{i}"), "impression", false);
+        if i % 5 == 0 {
+            events += &line(&format!("s{i}"), "click", false);
+            events += &line(&format!("s{i}"), "convert", false);
+        }
+    }
+    events += &line("h1", "convert", true);
+    events += &line("h2", "impression", true);
+    std::fs::write(dir.join("events.jsonl"), events).unwrap();
+    let catalogue = Path::new(ROOT).join("www/catalogue.json");
+    let args = ["learn", "--events", "events.jsonl", "--catalogue", catalogue.to_str().unwrap(), "--out", "learned.json", "--now", "2026-12-06T00:00:00Z"];
+    let out = run(&dir, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains("catalogue version 2 learned"), "{printed}");
+    assert!(printed.contains("afloswijzer            treated 0.2000 (n=50) holdout 0.5000 (n=2)"), "{printed}");
+    let learned: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("learned.json")).unwrap()).unwrap();
+    assert_eq!(learned["version"], 2);
+    let afl = learned["propositions"].as_array().unwrap().iter().find(|p| p["id"] == "afloswijzer").unwrap();
+    assert!(afl["treatments"][0]["beta"][0].as_f64().unwrap() > 10.0, "{afl}");
+    // The learned catalogue builds.
+    assert!(run(&dir, &["keygen", "--out", "k.key"]).status.success());
+    let built = run(&dir, &["build", "learned.json", "--key", "k.key", "--out", "learned.opb"]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    assert!(stdout(&built).contains("bank-nl-web v2"), "{}", stdout(&built));
+    std::fs::write(dir.join("bad.jsonl"), "{\"not\": \"an event\"}\n").unwrap();
+    let bad = run(&dir, &["learn", "--events", "bad.jsonl", "--catalogue", catalogue.to_str().unwrap(), "--out", "x.json"]);
+    assert!(stderr(&bad).starts_with("error[invalid_argument]: bad.jsonl:1: not a measurement event"), "{}", stderr(&bad));
+}

@@ -93,6 +93,31 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Write a synthetic catalogue (for benchmarks and load tests).
+    /// Learn from the collector's measurement events: new Beta parameters and default
+    /// propensities (old evidence fading), uplift against the holdout group, version + 1.
+    Learn {
+        /// The collector's JSON Lines of measurement events.
+        #[arg(long)]
+        events: String,
+        /// The catalogue JSON to learn into.
+        #[arg(long)]
+        catalogue: String,
+        /// Where to write the updated catalogue.
+        #[arg(long)]
+        out: PathBuf,
+        /// Measure event ages from this moment (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<String>,
+        /// An event this many days old counts half.
+        #[arg(long, default_value_t = opmaat::learn::Options::DEFAULT_HALF_LIFE_DAYS)]
+        half_life_days: f64,
+        /// Share of earlier runs' evidence kept.
+        #[arg(long, default_value_t = opmaat::learn::Options::DEFAULT_DECAY)]
+        decay: f64,
+        /// Pseudo-impressions of the current default propensity.
+        #[arg(long, default_value_t = opmaat::learn::Options::DEFAULT_PRIOR_STRENGTH)]
+        prior_strength: f64,
+    },
     Synth {
         /// How many propositions.
         #[arg(long)]
@@ -196,6 +221,21 @@ fn run(command: Command) -> Result<()> {
             }
         }
         Command::SignProfile { profile, key, out } => sign_profile(&profile, &key, out.as_deref()),
+        Command::Learn { events, catalogue, out, now: at, half_life_days, decay, prior_strength } => {
+            let now = match at {
+                Some(text) => parse_rfc3339(&text, "--now")?,
+                None => now(),
+            };
+            let measured = opmaat::learn::parse_events(&read_text(&events)?, &events)?;
+            let mut parsed = opmaat::bundle::compile::parse_catalogue(&read_catalogue_file(&catalogue)?).map_err(|e| with_file(e, &catalogue))?;
+            let options = opmaat::learn::Options { now, half_life_days, decay, prior_strength };
+            let report = opmaat::learn::learn(&mut parsed, &measured, &options)?;
+            let text = serde_json::to_string_pretty(&parsed).map_err(|e| Error::argument("learn", e))? + "\n";
+            write_or_print(Some(&out), &text)?;
+            print!("{}", opmaat::learn::table(&report));
+            println!("\n{} written: build it into a bundle (version {}) to use what was learned", out.display(), report.version);
+            Ok(())
+        }
         Command::Synth { propositions, seed, out, people, people_out } => {
             let c = synthetic::catalogue(propositions, seed);
             let text = serde_json::to_string_pretty(&c).map_err(|e| Error::argument("synth", e))? + "\n";

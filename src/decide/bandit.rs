@@ -37,7 +37,7 @@ impl Rng {
     }
 
     /// Uniform in (0, 1).
-    fn uniform(&mut self) -> f64 {
+    pub(crate) fn uniform(&mut self) -> f64 {
         ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
@@ -88,6 +88,14 @@ pub fn thompson(treatments: &[Treatment], rng: &mut Rng) -> Option<usize> {
         }
     }
     best.map(|(i, _)| i)
+}
+
+/// A propensity drawn from a treatment's Beta(α, β) for `sampledPropensities`: seeded like the
+/// treatment draw (customer, day, proposition) but from a stream of its own.
+pub fn sampled_propensity(t: &Treatment, profile_id: &str, now: Timestamp, proposition: &str) -> f64 {
+    let mut rng = Rng::for_draw(profile_id, now, proposition);
+    rng.0 ^= 0x5eed_0f_9709_e115; // another stream than the treatment's draw
+    rng.beta(t.alpha, t.beta).clamp(0.0, 1.0)
 }
 
 fn usable(t: &Treatment) -> bool {

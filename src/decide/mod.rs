@@ -318,11 +318,19 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
     let mut statuses = Vec::with_capacity(catalogue.propositions.len());
     for p in &catalogue.propositions {
         let segment = segment_of(&catalogue.segments, p)?;
-        let parts = || Box::new(prioritise::prioritise(p, segment, &catalogue.arbitration, propensities, &session));
+        // With `sampledPropensities`, P is a draw from the shown treatment's Beta (seeded like the
+        // bandit's draws), as adaptive models do; otherwise the profile's score or the default.
+        let parts = |choice: &Choice| {
+            let sampled = match (catalogue.arbitration.sampled_propensities, profile.id(), p.treatments.get(choice.treatment)) {
+                (true, Some(id), Some(t)) => Some(bandit::sampled_propensity(t, id, now, &p.id)),
+                _ => None,
+            };
+            Box::new(prioritise::prioritise(p, segment, &catalogue.arbitration, propensities, sampled, &session))
+        };
         statuses.push(match gate.screen(p) {
-            Verdict::Pass(choice) => Status::Candidate { choice, parts: parts() },
+            Verdict::Pass(choice) => Status::Candidate { parts: parts(&choice), choice },
             // Selection only keeps a fallback aside when applicability was its one failure.
-            Verdict::Fail { detail, fallback: Some(choice), .. } => Status::Fallback { choice, parts: parts(), detail },
+            Verdict::Fail { detail, fallback: Some(choice), .. } => Status::Fallback { parts: parts(&choice), choice, detail },
             Verdict::Fail { rule, detail, fallback: None } => Status::Out { rule, detail },
         });
     }

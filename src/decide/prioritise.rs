@@ -30,6 +30,8 @@ pub enum PropensitySource {
     Profile,
     /// The proposition's default (no score, no model key, or no personalisation consent).
     Default,
+    /// A draw from the shown treatment's Beta(α, β) (`sampledPropensities`).
+    Sampled,
 }
 
 /// A priority and everything it is made of.
@@ -68,6 +70,7 @@ pub(crate) fn prioritise(
     segment: &Segment,
     arbitration: &Arbitration,
     propensities: Option<&BTreeMap<String, f64>>,
+    sampled: Option<f64>,
     session: &Session<'_, View<'_>>,
 ) -> Parts {
     let score = p
@@ -76,9 +79,10 @@ pub(crate) fn prioritise(
         .and_then(|model| propensities?.get(model))
         .copied()
         .filter(|x| (0.0..=1.0).contains(x));
-    let (propensity, source) = match score {
-        Some(x) => (x, PropensitySource::Profile),
-        None => (p.default_propensity, PropensitySource::Default),
+    let (propensity, source) = match (sampled, score) {
+        (Some(x), _) => (x, PropensitySource::Sampled),
+        (None, Some(x)) => (x, PropensitySource::Profile),
+        (None, None) => (p.default_propensity, PropensitySource::Default),
     };
     let context_weights: Vec<f64> =
         p.context_weights.iter().filter(|w| session.eval(w.when)).map(|w| w.weight).collect();

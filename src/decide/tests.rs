@@ -556,3 +556,32 @@ fn measurement_of_a_held_out_customer_says_so() {
     let m = engine.record(&mut ledger, EventKind::Impression, &d.slots[0].token, at(NOW), Some(&profile)).unwrap().measurement.unwrap();
     assert!(m.holdout);
 }
+
+#[test]
+fn sampled_propensities_draw_p_from_the_shown_treatment() {
+    let mut payload = sample_payload();
+    payload.catalogue.arbitration.sampled_propensities = true;
+    for p in &mut payload.catalogue.propositions {
+        p.treatments[0].alpha = 4.0;
+        p.treatments[0].beta = 36.0;
+    }
+    let engine = engine_for(&payload);
+    let p_of = |id: &str, now: &str| {
+        let mut profile = student();
+        profile["id"] = json!(id);
+        let d = decide_json(&engine, "overview", profile, json!({"page": "/overzicht"}), now).unwrap();
+        assert!(d.slots.iter().all(|s| s.parts.propensity_source == PropensitySource::Sampled));
+        d.slots[0].parts.p
+    };
+    // Stable for a customer within a day, different between customers.
+    assert_eq!(p_of("p-1", NOW), p_of("p-1", "2026-12-05T18:00:00Z"));
+    let draws: Vec<f64> = (0..200).map(|i| p_of(&format!("p-{i}"), NOW)).collect();
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    // Beta(4, 36) has mean 0.1; the first slot's draws are the ones arbitration favoured (the
+    // higher ones), so their mean is only bounded loosely. The draws must differ.
+    assert!(mean > 0.05 && mean < 0.3, "{mean}");
+    assert!(draws.iter().any(|&x| x != draws[0]));
+    // Without the option P is the profile's score, as before.
+    let d = overview(&sample_engine(), student());
+    assert_eq!(d.slots[0].parts.propensity_source, PropensitySource::Profile);
+}
