@@ -11,6 +11,9 @@
 use crate::bundle::model::Treatment;
 use crate::time::{Timestamp, DAY};
 
+/// Mixed into the seed of a sampled propensity, so it is another stream than the treatment draw.
+const PROPENSITY_STREAM: u64 = 0x005e_ed0f_9709_e115;
+
 /// Grid points of the numerical integration over [0, 1].
 const GRID: usize = 400;
 
@@ -94,7 +97,7 @@ pub fn thompson(treatments: &[Treatment], rng: &mut Rng) -> Option<usize> {
 /// treatment draw (customer, day, proposition) but from a stream of its own.
 pub fn sampled_propensity(t: &Treatment, profile_id: &str, now: Timestamp, proposition: &str) -> f64 {
     let mut rng = Rng::for_draw(profile_id, now, proposition);
-    rng.0 ^= 0x5eed_0f_9709_e115; // another stream than the treatment's draw
+    rng.0 ^= PROPENSITY_STREAM;
     rng.beta(t.alpha, t.beta).clamp(0.0, 1.0)
 }
 
