@@ -209,12 +209,29 @@ pub fn learn(catalogue: &mut Catalogue, events: &[Measurement], options: &Option
     Ok(Report { treatments, propensities, uplift, unknown_events, version: catalogue.version })
 }
 
+/// Impressions, clicks and conversions per product segment.
+pub fn segment_totals(report: &Report) -> BTreeMap<&str, [usize; 3]> {
+    let mut totals: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    for r in &report.treatments {
+        let t = totals.entry(r.segment.as_str()).or_default();
+        t[0] += r.impressions;
+        t[1] += r.clicks;
+        t[2] += r.conversions;
+    }
+    totals
+}
+
 /// The report as the CLI prints it.
 pub fn table(report: &Report) -> String {
     let mut out = format!("catalogue version {} learned\n\n", report.version);
     out.push_str(&format!("{:<22} {:<10} {:<11} {:>11} {:>7} {:>11} {:>9} {:>9}\n", "proposition", "treatment", "segment", "impressions", "clicks", "conversions", "alpha", "beta"));
     for r in &report.treatments {
         out.push_str(&format!("{:<22} {:<10} {:<11} {:>11} {:>7} {:>11} {:>9.2} {:>9.2}\n", r.proposition, r.treatment, r.segment, r.impressions, r.clicks, r.conversions, r.alpha, r.beta));
+    }
+    out.push_str(&format!("\n{:<22} {:>11} {:>7} {:>11} {:>9}\n", "segment", "impressions", "clicks", "conversions", "click rate"));
+    for (segment, [imp, clk, conv]) in segment_totals(report) {
+        let rate = if imp > 0 { clk as f64 / imp as f64 } else { 0.0 };
+        out.push_str(&format!("{segment:<22} {imp:>11} {clk:>7} {conv:>11} {rate:>9.4}\n"));
     }
     out.push_str("\ndefault propensities\n");
     for (id, (before, after)) in &report.propensities {

@@ -144,6 +144,7 @@ fn learn_writes_a_catalogue_with_a_higher_version() {
     let printed = stdout(&out);
     assert!(printed.contains("catalogue version 2 learned"), "{printed}");
     assert!(printed.contains("afloswijzer            treated 0.2000 (n=50) holdout 0.5000 (n=2)"), "{printed}");
+    assert!(printed.contains("mortgages                       50      10          10    0.2000"), "{printed}");
     let learned: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("learned.json")).unwrap()).unwrap();
     assert_eq!(learned["version"], 2);
     let afl = learned["propositions"].as_array().unwrap().iter().find(|p| p["id"] == "afloswijzer").unwrap();
