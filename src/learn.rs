@@ -384,6 +384,8 @@ mod tests {
                 .unwrap();
             let d = engine.decide(&DecideRequest { placement: "overview", profile: &profile, context: &context, ledger: None, now }).unwrap();
             let Some(slot) = d.slots.iter().find(|s| s.proposition == "green-savings") else { continue };
+            assert_eq!(slot.assignment, crate::decide::Assignment::Thompson);
+            assert!(slot.selection_probability > 0.0 && slot.selection_probability <= 1.0, "{}", slot.selection_probability);
             let mut ledger = Ledger::new("bank-nl-web");
             let mut respond = |kind| engine.record(&mut ledger, kind, &slot.token, now, Some(&profile)).unwrap().measurement;
             events.extend(respond(EventKind::Impression));

@@ -399,7 +399,10 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
             kind: p.kind,
             treatment: treatment.id.clone(),
             assignment: choice.assignment,
-            selection_probability: choice.probability,
+            selection_probability: match choice.assignment {
+                Assignment::Thompson => bandit::selection_probability(&p.treatments, choice.treatment),
+                _ => choice.probability,
+            },
             creative: ShownCreative {
                 locale: creative.locale.clone(),
                 form_factor: creative.form,

@@ -43,7 +43,8 @@ pub(crate) struct Choice {
     pub treatment: usize,
     pub assignment: Assignment,
     pub creative: usize,
-    /// The probability that the assignment shows this treatment (see [`treatment`]).
+    /// The probability that the assignment shows this treatment (see [`treatment`]); NaN for a
+    /// Thompson draw until the proposition is shown (the slot computes it).
     pub probability: f64,
 }
 

@@ -47,8 +47,9 @@ pub enum Assignment {
 pub(crate) fn choose(p: &Proposition, profile_id: Option<&str>, now: Timestamp) -> Option<(usize, Assignment, f64)> {
     match (p.assignment, profile_id) {
         (Method::Bandit, Some(id)) => {
+            // The win probability is an integral: the slot computes it, for shown propositions only.
             let chosen = bandit::thompson(&p.treatments, &mut bandit::Rng::for_draw(id, now, &p.id))?;
-            Some((chosen, Assignment::Thompson, bandit::selection_probability(&p.treatments, chosen)))
+            Some((chosen, Assignment::Thompson, f64::NAN))
         }
         (Method::Bandit, None) => {
             let mean = |t: &Treatment| {
@@ -176,8 +177,9 @@ mod tests {
         p.assignment = Method::Bandit;
         p.treatments = vec![treatment("a", 1.0, 2.0, 8.0, &[]), treatment("b", 1.0, 3.0, 7.0, &[]), treatment("c", 1.0, 0.0, 0.0, &[])];
         assert_eq!(choose(&p, None, 0), Some((1, Assignment::BanditMean, 1.0)));
-        let (_, how, probability) = choose(&p, Some("x"), 0).unwrap();
+        let (chosen, how, _) = choose(&p, Some("x"), 0).unwrap();
         assert_eq!(how, Assignment::Thompson);
+        let probability = bandit::selection_probability(&p.treatments, chosen);
         assert!(probability > 0.0 && probability < 1.0);
     }
 
