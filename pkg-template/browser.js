@@ -5,3 +5,4 @@ await init({ module_or_path: new URL("./opmaat_bg.wasm", import.meta.url) });
 
 export * from "./opmaat.js";
 export { Beacon } from "./beacon.js";
+export { COMPACT_BREAKPOINT, TOKEN_PARAMETER, formFactorFor, localStorageLedger, renderSlots } from "./render.js";

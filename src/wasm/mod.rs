@@ -219,6 +219,12 @@ impl Engine {
         self.inner.placement_ids().map(JsValue::from).collect()
     }
 
+    /// Hosts the bundle's creatives may link to (besides same-origin paths).
+    #[wasm_bindgen(getter, js_name = allowedLinkHosts, unchecked_return_type = "string[]")]
+    pub fn allowed_link_hosts(&self) -> Array {
+        self.inner.bundle().payload.catalogue.allowed_link_hosts.iter().map(|h| JsValue::from(h.as_str())).collect()
+    }
+
     /// Checks a profile snapshot once (pseudonymity, limits, signature) and keeps it in Wasm,
     /// so that deciding several placements for it converts nothing again.
     pub fn profile(&self, #[wasm_bindgen(unchecked_param_type = "ProfileSnapshot")] snapshot: JsValue) -> Result<Profile, JsValue> {

@@ -1,6 +1,6 @@
 // A typed use of the package, checked by `tsc --noEmit` in ./build.sh test: the declarations
 // must describe every input and output precisely enough for this to compile, and no further.
-import { Beacon, Engine, type Decision, type OpmaatError, type Recorded } from "opmaat";
+import { Beacon, Engine, formFactorFor, renderSlots, type Decision, type OpmaatError, type Recorded } from "opmaat";
 
 declare const bundle: ArrayBuffer;
 declare const snapshot: Record<string, unknown>;
@@ -37,6 +37,10 @@ const agent: Decision = engine.decideFor(profile, { placement: "agent", context:
 const result: Recorded = engine.recordFor(profile, storage.get(), { event: "dismiss", token: decision.slots[0].token });
 storage.set(result.ledger);
 new Beacon({ url: "/collect" }).send(result.measurement);
+const hosts: string[] = engine.allowedLinkHosts;
+const screen: "small" | "large" = formFactorFor({ innerWidth: 390 });
+const rendered: { shown: string[]; problems: string[] } = renderSlots(decision, document, { engine, profile, beacon: new Beacon({ url: "/collect" }) });
+void [hosts, screen, rendered];
 
 try {
   Engine.load(new Uint8Array(0), { trustedKeys: {} });
