@@ -99,12 +99,19 @@ async function serveFile(req, res, mounts) {
   try {
     if (file && (await stat(file)).isDirectory()) file = join(file, "index.html");
     if (!file) throw Object.assign(new Error("outside the served folders"), { code: "ENOENT" });
-    const body = await readFile(file);
-    res.writeHead(200, {
+    const info = await stat(file);
+    // Revalidated on every use (no-cache) and answered 304 while unchanged: a new bundle is
+    // picked up at once, an unchanged one costs no transfer.
+    const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+    const headers = {
       "content-type": TYPES[extname(file)] ?? "application/octet-stream",
       "cache-control": "no-cache",
+      etag,
       "x-content-type-options": "nosniff",
-    });
+    };
+    if (req.headers["if-none-match"] === etag) return res.writeHead(304, headers).end();
+    const body = await readFile(file);
+    res.writeHead(200, headers);
     res.end(req.method === "HEAD" ? undefined : body);
   } catch (e) {
     if (e.code === "ENOENT" || e.code === "ENOTDIR") return reply(res, 404, "not found");

@@ -1,5 +1,6 @@
 // A typed use of the package, checked by `tsc --noEmit` in ./build.sh test: the declarations
 // must describe every input and output precisely enough for this to compile, and no further.
+import { start } from "opmaat/start";
 import { Beacon, Engine, formFactorFor, renderSlots, type Decision, type OpmaatError, type Recorded } from "opmaat";
 
 declare const bundle: ArrayBuffer;
@@ -41,6 +42,13 @@ const hosts: string[] = engine.allowedLinkHosts;
 const screen: "small" | "large" = formFactorFor({ innerWidth: 390 });
 const rendered: { shown: string[]; problems: string[] } = renderSlots(decision, document, { engine, profile, beacon: new Beacon({ url: "/collect" }) });
 void [hosts, screen, rendered];
+
+const started = await start({ bundleUrl: "/bundles/bank-nl-web.opb", trustedKeys: {}, onError: (e) => console.warn(e.code) });
+if (started) {
+  const fromLastGood: boolean = started.fromLastGood;
+  const v: number = started.engine.version;
+  void [fromLastGood, v];
+}
 
 try {
   Engine.load(new Uint8Array(0), { trustedKeys: {} });

@@ -1,0 +1,14 @@
+import type { Engine, LoadOptions } from "./opmaat.js";
+
+export interface StartOptions {
+  bundleUrl: string;
+  trustedKeys: Record<string, string>;
+  /** Told about a failed fetch, a refused bundle (its `code`) or missing WebAssembly ("no_webassembly"). */
+  onError?: (e: Error & { code?: string }) => void;
+  /** localStorage key of the last bundle that verified (default "opmaat.bundle"). */
+  storageKey?: string;
+  loadOptions?: Omit<LoadOptions, "trustedKeys">;
+}
+
+/** The engine, or null where WebAssembly is unavailable or no bundle could be used. */
+export declare function start(options: StartOptions): Promise<{ opmaat: typeof import("./browser.js"); engine: Engine; fromLastGood: boolean } | null>;

@@ -1,0 +1,86 @@
+// `opmaat/start` in real headless Chromium: the bundle fetched with revalidation, the last bundle
+// that verified used when a fetch or a verification fails (and the failure reported by code),
+// and a browser without WebAssembly left with the page's default content.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+import { createDemoServer } from "../../www/serve.mjs";
+import { fixtures, trustedKeys } from "../personas.mjs";
+
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
+
+let dir, server, browser, base;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "opmaat-start-"));
+  copyFileSync(join(fixtures, "sample-a.opb"), join(dir, "bank.opb"));
+  writeFileSync(join(dir, "page.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+    <section data-opmaat-slot="homepage:1"><p>Welkom bij de bank</p></section>`);
+  server = createDemoServer({ bundles: dir });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const start = (page, url = "/bundles/bank.opb") => page.evaluate(async ({ url, trustedKeys }) => {
+  const { start } = await import("/pkg/start.js");
+  const errors = [];
+  const started = await start({ bundleUrl: url, trustedKeys, onError: (e) => errors.push(e.code), loadOptions: { now: "2026-12-05T09:30:00Z" } });
+  return { started: started && { version: started.engine.version, fromLastGood: started.fromLastGood }, errors };
+}, { url, trustedKeys });
+
+test("a good bundle is used and kept; a bad one falls back to it, with the reason", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  const revalidations = [];
+  const seen = (req, res) => req.url.endsWith("/bank.opb") && res.on("finish", () => revalidations.push([Boolean(req.headers["if-none-match"]), res.statusCode]));
+  server.on("request", seen);
+  await page.goto(`${base}/bundles/page.html`);
+  assert.deepEqual(await start(page), { started: { version: 1, fromLastGood: false }, errors: [] });
+  assert.deepEqual(await start(page), { started: { version: 1, fromLastGood: false }, errors: [] });
+  server.off("request", seen);
+  assert.deepEqual(revalidations, [[false, 200], [true, 304]], "the second fetch is a revalidation");
+
+  const tampered = readFileSync(join(fixtures, "sample-a.opb"));
+  tampered[tampered.length - 1] ^= 1;
+  writeFileSync(join(dir, "bank.opb"), tampered);
+  await page.reload();
+  assert.deepEqual(await start(page), { started: { version: 1, fromLastGood: true }, errors: ["bad_signature"] });
+
+  rmSync(join(dir, "bank.opb"));
+  assert.deepEqual(await start(page), { started: { version: 1, fromLastGood: true }, errors: ["fetch_failed"] });
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+  copyFileSync(join(fixtures, "sample-a.opb"), join(dir, "bank.opb"));
+});
+
+test("without a last good bundle a bad one leaves nothing to use", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/bundles/page.html`);
+  assert.deepEqual(await start(page, "/bundles/missing.opb"), { started: null, errors: ["fetch_failed"] });
+  await context.close();
+});
+
+test("without WebAssembly the page keeps its default content", async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => { delete globalThis.WebAssembly; });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  await page.goto(`${base}/bundles/page.html`);
+  assert.deepEqual(await start(page), { started: null, errors: ["no_webassembly"] });
+  assert.equal(await page.textContent('[data-opmaat-slot="homepage:1"]'), "Welkom bij de bank");
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+});
