@@ -6,21 +6,16 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium, serveDemo } from "./harness.mjs";
 
-import { createDemoServer } from "../../www/serve.mjs";
 
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
 
 let server, browser, base, eventsFile;
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), "opmaat-beacon-"));
   eventsFile = join(dir, "events.jsonl");
-  server = createDemoServer({ bundles: dir, eventsFile });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  base = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  ({ server, base } = await serveDemo({ bundles: dir, eventsFile }));
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

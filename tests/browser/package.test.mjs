@@ -10,14 +10,12 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./harness.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = join(root, "target", "test-fixtures");
 const keys = JSON.parse(readFileSync(join(fixtures, "keys.json"), "utf8"));
 const trusted = { [keys.a.keyId]: keys.a.publicKey };
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
 
 let project;
 before(() => {
@@ -64,7 +62,7 @@ test("installed from the tarball, it loads in Chromium from a page without a bun
     }
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors = [];

@@ -3,19 +3,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
 
-import { createDemoServer } from "../../www/serve.mjs";
 import { fixtures, personaDecisions, trustedKeys } from "../personas.mjs";
+import { launchChromium, serveDemo } from "./harness.mjs";
 
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
 
 let server, browser, page;
 before(async () => {
-  server = createDemoServer({ bundles: fixtures });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  ({ server } = await serveDemo({ bundles: fixtures }));
+  browser = await launchChromium();
   page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${server.address().port}/pkg/package.json`);
   await page.evaluate(async (trustedKeys) => {

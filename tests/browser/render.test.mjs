@@ -8,13 +8,10 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 
-import { createDemoServer } from "../../www/serve.mjs";
 import { fixtures, root, trustedKeys } from "../personas.mjs";
+import { launchChromium, serveDemo } from "./harness.mjs";
 
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
 const HOSTILE = '<img src=x onerror="window.pwned=1">';
 const student = JSON.parse(readFileSync(join(root, "tests/personas/student.json"), "utf8")).profile;
 
@@ -27,11 +24,9 @@ before(async () => {
   execFileSync(join(root, "target/debug/opmaat"), ["build", join(dir, "catalogue.json"), "--key", join(fixtures, "a.key"), "--out", join(dir, "bank.opb")]);
   writeFileSync(join(dir, "page.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
     <main>${[1, 2, 3, 4].map((i) => `<section data-opmaat-slot="overview:${i}"><p>Default ${i}</p></section>`).join("")}</main>`);
-  server = createDemoServer({ bundles: dir });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  base = `http://127.0.0.1:${server.address().port}`;
+  ({ server, base } = await serveDemo({ bundles: dir }));
   mkdirSync(join(root, "test-artifacts"), { recursive: true });
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

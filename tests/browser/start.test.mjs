@@ -6,13 +6,10 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 
-import { createDemoServer } from "../../www/serve.mjs";
 import { fixtures, trustedKeys } from "../personas.mjs";
+import { launchChromium, serveDemo } from "./harness.mjs";
 
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
 
 let dir, server, browser, base;
 before(async () => {
@@ -20,10 +17,8 @@ before(async () => {
   copyFileSync(join(fixtures, "sample-a.opb"), join(dir, "bank.opb"));
   writeFileSync(join(dir, "page.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
     <section data-opmaat-slot="homepage:1"><p>Welkom bij de bank</p></section>`);
-  server = createDemoServer({ bundles: dir });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  base = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  ({ server, base } = await serveDemo({ bundles: dir }));
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
