@@ -30,16 +30,16 @@ const PAGES: [&str; 8] = ["/overzicht", "/sparen", "/sparen/groen", "/betalen", 
 /// Model keys propensities are scored under.
 pub const MODELS: usize = 20;
 
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
+/// The synthetic data's generator: the decision code's own seeded generator, with helpers.
+struct Rng(crate::decide::bandit::Rng);
 
 impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(crate::decide::bandit::Rng::seeded(seed))
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// In `0..n` (n > 0).
@@ -187,7 +187,7 @@ fn proposition(rng: &mut Rng, i: usize, fallback_taken: &mut [bool; SEGMENTS.len
 
 /// A catalogue of `propositions` propositions.
 pub fn catalogue(propositions: usize, seed: u64) -> Catalogue {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut fallback_taken = [false; SEGMENTS.len()];
     let propositions: Vec<Proposition> = (0..propositions).map(|i| proposition(&mut rng, i, &mut fallback_taken)).collect();
     let used: Vec<&str> = SEGMENTS.iter().copied().filter(|s| propositions.iter().any(|p| p.segment == *s)).collect();
@@ -228,7 +228,7 @@ pub fn catalogue(propositions: usize, seed: u64) -> Catalogue {
 
 /// A logged-in customer's profile snapshot with every consent, as JSON.
 pub fn profile(seed: u64) -> Value {
-    let mut rng = Rng(seed ^ 0x5EED_0FC0_FFEE);
+    let mut rng = Rng::new(seed ^ 0x5EED_0FC0_FFEE);
     let propensities: Map<String, Value> =
         (0..MODELS).map(|m| (format!("m{m}"), json!(rng.amount(0.0, 0.6)))).collect();
     json!({
@@ -251,7 +251,7 @@ pub fn profile(seed: u64) -> Value {
 
 /// A contact's context, as JSON.
 pub fn context(seed: u64) -> Value {
-    let mut rng = Rng(seed ^ 0xC0_47E7);
+    let mut rng = Rng::new(seed ^ 0xC0_47E7);
     json!({
         "page": rng.pick(&PAGES),
         "topic": rng.pick(&SEGMENTS),

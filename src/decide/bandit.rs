@@ -31,7 +31,12 @@ impl Rng {
         Rng(h)
     }
 
-    fn next_u64(&mut self) -> u64 {
+    /// A generator from a plain seed.
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
