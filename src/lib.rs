@@ -5,8 +5,11 @@
 //! The modules follow the decision's path: a marketer's catalogue becomes a signed [`bundle`];
 //! its targeting [`condition`]s are compiled once and evaluated everywhere; an [`Engine`] holds
 //! one verified bundle and [decides](decide) from it for a pseudonymous [`profile`] and a
-//! contact's [`Context`]. The `wasm` module (Wasm builds only) is a thin shell that turns JS
-//! values into these types and back; no decision logic lives there.
+//! contact's [`Context`]. The customer's responses are kept in the [`ledger`], which the contact
+//! [`policy`] rules read; they become [`measure`]ment events for the bank's collector, and
+//! (authoring side) `learn` folds those back into the catalogue. The `wasm` module (Wasm builds
+//! only) is a thin shell that turns JS values into these types and back; no decision logic lives
+//! there.
 
 pub mod bundle;
 pub mod condition;

@@ -11,7 +11,7 @@
 //! * evaluates a condition against a customer's [`Attributes`] without allocating on the usual
 //!   paths ([`Prepared::eval`]), or many conditions against the same attributes with each
 //!   attribute looked up once ([`Prepared::session`]);
-//! * provides GrowthBook's hashing and bucketing functions ([`hash`]).
+//! * provides GrowthBook's hashing and bucketing functions ([`hash`](mod@hash)).
 //!
 //! Evaluation follows GrowthBook's JavaScript SDK, JavaScript quirks included (type coercions in
 //! comparisons, `null` and missing attributes being the same, version strings compared after

@@ -17,9 +17,8 @@
 //! A decision depends on nothing but its inputs (no clock, no randomness, no order of a hash
 //! map), so `opmaat explain` replays it from the same bundle, profile, context and `now`.
 //! Contact policies read the customer's ledger (`DecideRequest::ledger`, see [`crate::policy`]);
-//! the holdout control group is drawn from the pseudonymous id (see [`holdout`]). The
-//! catalogue's `sampledPropensities` setting is not used yet (P is the profile's score or the
-//! default).
+//! the holdout control group is drawn from the pseudonymous id (see [`holdout`]); bandit
+//! treatments and, with `sampledPropensities`, P itself are seeded draws (see [`bandit`]).
 
 pub mod arbitrate;
 pub mod bandit;
