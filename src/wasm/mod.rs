@@ -67,13 +67,14 @@ export interface DecideOptions {
 
 export interface DecideRequest extends DecideOptions {
   placement: string;
-  /** A snapshot, or a `Profile` made by `engine.profile` (parsed once, reused). Absent: an anonymous visitor. */
-  profile?: ProfileSnapshot | Profile;
+  /** A snapshot (a `Profile` made by `engine.profile` goes to `decideFor`). Absent: an anonymous visitor. */
+  profile?: ProfileSnapshot;
 }
 
 export interface DecideAllRequest extends DecideOptions {
   placements: string[];
-  profile?: ProfileSnapshot | Profile;
+  /** A snapshot (a `Profile` made by `engine.profile` goes to `decideAllFor`). Absent: an anonymous visitor. */
+  profile?: ProfileSnapshot;
 }
 
 export interface ShownCreative {
@@ -258,19 +259,19 @@ impl Engine {
     #[wasm_bindgen(js_name = decideAll, unchecked_return_type = "Decision[]")]
     pub fn decide_all(&self, #[wasm_bindgen(unchecked_param_type = "DecideAllRequest")] request: JsValue) -> Result<Array, JsValue> {
         let run = || {
-            let list = get(&request, "placements")?;
-            if !Array::is_array(&list) {
-                return Err(Error::argument("request.placements", "expected an array of placement ids"));
-            }
-            let placements = Array::from(&list)
-                .iter()
-                .enumerate()
-                .map(|(i, p)| p.as_string().ok_or_else(|| Error::argument(format!("request.placements[{i}]"), "expected a string")))
-                .collect::<crate::Result<Vec<_>>>()?;
             let profile = self.profile_field(&request)?;
-            self.decide_placements(&placements, &profile, &request)
+            self.decide_placements(&placement_list(&request)?, &profile, &request)
         };
         run().map_err(|e: Error| to_js_error(&e))
+    }
+
+    /// Decides several placements of one page for a profile made by `engine.profile`:
+    /// `(profile, { placements, context, ledger?, now? })` → one decision per placement.
+    #[wasm_bindgen(js_name = decideAllFor, unchecked_return_type = "Decision[]")]
+    pub fn decide_all_for(&self, profile: &Profile, #[wasm_bindgen(unchecked_param_type = "DecideOptions & { placements: string[] }")] options: JsValue) -> Result<Array, JsValue> {
+        placement_list(&options)
+            .and_then(|placements| self.decide_placements(&placements, &profile.inner, &options))
+            .map_err(|e| to_js_error(&e))
     }
 
     /// Records a response to a shown proposition: `(ledger, { event, token, now? })` →
@@ -340,7 +341,7 @@ impl Engine {
         if Reflect::has(&value, &"__wbg_ptr".into()).unwrap_or(false) {
             return Err(Error::argument(
                 "request.profile",
-                "a Profile handle goes to engine.decideFor(profile, options) or engine.decideAll; here pass the snapshot itself",
+                "a Profile handle goes to engine.decideFor(profile, options) or engine.decideAllFor(profile, options); here pass the snapshot itself",
             ));
         }
         self.parse_profile(&value, "request.profile")
@@ -411,6 +412,19 @@ fn json_text(value: &JsValue, path: &str) -> crate::Result<String> {
 fn to_js(value: &impl serde::Serialize) -> crate::Result<JsValue> {
     let text = serde_json::to_string(value).map_err(|e| Error::argument("result", e))?;
     js_sys::JSON::parse(&text).map_err(|_| Error::argument("result", "not JSON"))
+}
+
+/// The `placements` array of a request or options object.
+fn placement_list(object: &JsValue) -> crate::Result<Vec<String>> {
+    let list = get(object, "placements")?;
+    if !Array::is_array(&list) {
+        return Err(Error::argument("request.placements", "expected an array of placement ids"));
+    }
+    Array::from(&list)
+        .iter()
+        .enumerate()
+        .map(|(i, p)| p.as_string().ok_or_else(|| Error::argument(format!("request.placements[{i}]"), "expected a string")))
+        .collect()
 }
 
 fn string_field(object: &JsValue, path: &str, key: &str) -> crate::Result<String> {

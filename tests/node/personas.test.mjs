@@ -25,6 +25,8 @@ test("one profile, several placements: converted once, decided for each", () => 
   const all = engine.decideAll({ placements: ["overview", "app-home"], profile: p.profile, context: p.context, now: p.now, trace: true });
   const each = ["overview", "app-home"].map((placement) => engine.decideFor(profile, { placement, context: p.context, now: p.now, trace: true }));
   assert.deepEqual(all, each);
+  assert.deepEqual(engine.decideAllFor(profile, { placements: ["overview", "app-home"], context: p.context, now: p.now, trace: true }), all);
+  assert.throws(() => engine.decideAll({ placements: ["overview"], profile }), { code: "invalid_argument", message: /decideAllFor/ });
   assert.deepEqual(all[0], engine.decide({ placement: "overview", profile: p.profile, context: p.context, now: p.now, trace: true }));
   assert.throws(() => engine.decide({ placement: "overview", profile, now: p.now }), { code: "invalid_argument" });
 });

@@ -34,6 +34,7 @@ const cost: number = decision.withoutKnob.knobCost;
 
 const profile = engine.profile(snapshot);
 const pages: Decision[] = engine.decideAll({ placements: ["overview", "app-home"], profile: snapshot });
+const samePages: Decision[] = engine.decideAllFor(profile, { placements: ["overview", "app-home"], trace: true });
 const agent: Decision = engine.decideFor(profile, { placement: "agent", context: { topic: "mortgage" } });
 const result: Recorded = engine.recordFor(profile, storage.get(), { event: "dismiss", token: decision.slots[0].token });
 storage.set(result.ledger);
@@ -56,4 +57,4 @@ try {
   const code: string = (e as OpmaatError).code;
   void code;
 }
-void [version, placements, why, cost, pages, agent];
+void [version, placements, why, cost, pages, samePages, agent];
