@@ -133,3 +133,31 @@ fn synthetic_catalogues_build_and_decide() {
     let accounted = json["slots"].as_array().unwrap().len() + json["trace"].as_array().unwrap().len();
     assert_eq!(accounted, 200);
 }
+
+#[test]
+fn decide_replays_with_the_customer_s_ledger() {
+    use opmaat::ledger::{EventKind, Ledger};
+    use opmaat::time::parse_rfc3339;
+
+    let dir = workdir("decide-ledger");
+    persona(&dir, "student");
+    let args = ["decide", "--json", "--catalogue", &catalogue(), "--placement", "overview", "--profile", "profile.json", "--context", "context.json", "--now", NOW];
+    let first: Value = serde_json::from_str(&ok(&dir, &args)).unwrap();
+    let slot = &first["slots"][0];
+    let mut ledger = Ledger::new("bank-nl-web");
+    ledger.record(slot["proposition"].as_str().unwrap(), EventKind::Dismiss, slot["token"].as_str().unwrap(), parse_rfc3339(NOW, "now").unwrap());
+    std::fs::write(dir.join("ledger.txt"), ledger.serialise() + "\n").unwrap();
+
+    let with_ledger = [&args[..], &["--ledger", "ledger.txt"]].concat();
+    let next: Value = serde_json::from_str(&ok(&dir, &with_ledger)).unwrap();
+    let shown: Vec<&str> = next["slots"].as_array().unwrap().iter().map(|s| s["proposition"].as_str().unwrap()).collect();
+    assert!(!shown.contains(&"student-13th-month"), "{shown:?}");
+    let why = next["trace"].as_array().unwrap().iter().find(|t| t["proposition"] == "student-13th-month").unwrap();
+    assert_eq!(why["rule"], "dismiss_cooldown");
+    assert_eq!(next["warnings"], serde_json::json!([]));
+
+    std::fs::write(dir.join("ledger.txt"), "L1.not-a-ledger").unwrap();
+    let reset: Value = serde_json::from_str(&ok(&dir, &with_ledger)).unwrap();
+    assert_eq!(reset["warnings"], serde_json::json!(["ledger_corrupt"]));
+    assert_eq!(reset["slots"], first["slots"]);
+}

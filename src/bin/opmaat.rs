@@ -18,6 +18,7 @@ use opmaat::bundle::model::{FormFactor, Kind};
 use opmaat::bundle::{catalogue, envelope, synthetic};
 use opmaat::decide::{explain, Screen};
 use opmaat::profile::signed;
+use opmaat::ledger::Ledger;
 use opmaat::time::{format_rfc3339, parse_rfc3339, Timestamp};
 use opmaat::{Context, DecideRequest, Decision, Engine, Error, LoadOptions, Profile, ProfilePolicy, Result};
 
@@ -175,6 +176,10 @@ struct DecideArgs {
     /// The moment to decide at (RFC 3339); default now. Pass it to replay a decision.
     #[arg(long)]
     now: Option<String>,
+    /// A file holding the customer's ledger string (as kept in localStorage or the cookie), so
+    /// that contact policies see the recorded responses. A bad ledger is reset with a warning.
+    #[arg(long)]
+    ledger: Option<String>,
     /// Print the whole decision as JSON.
     #[arg(long)]
     json: bool,
@@ -333,7 +338,16 @@ fn decision(args: &DecideArgs) -> Result<Decision> {
         Some("large") => context.screen = Screen::Large,
         Some(other) => return Err(Error::argument("--form-factor", format!("expected small or large, found {other:?}"))),
     }
-    engine.decide(&DecideRequest { placement: &args.placement, profile: &profile, context: &context, ledger: None, now })
+    let (ledger, warning) = match &args.ledger {
+        Some(path) => {
+            let (ledger, warning) = Ledger::parse(read_text(path)?.trim(), engine.bundle_id());
+            (Some(ledger), warning)
+        }
+        None => (None, None),
+    };
+    let mut decision = engine.decide(&DecideRequest { placement: &args.placement, profile: &profile, context: &context, ledger: ledger.as_ref(), now })?;
+    decision.warnings.extend(warning.map(|w| w.code().to_string()));
+    Ok(decision)
 }
 
 fn print_json(d: &Decision) -> Result<()> {
