@@ -20,6 +20,8 @@ export const COMPACT_BREAKPOINT = 640;
 /** The CTA URL parameter that carries the slot's token. */
 export const TOKEN_PARAMETER = "opmaat";
 const VISIBLE_SHARE = 0.5;
+/** Each slot element's own default content, taken the first time a banner replaces it. */
+const defaultsOf = new WeakMap();
 
 /** "small" or "large" for the decision's context, from the viewport's width. */
 export function formFactorFor(win = globalThis.window) {
@@ -35,7 +37,9 @@ export function localStorageLedger(key = "opmaat.ledger") {
 }
 
 /**
- * Fills the slots of `decision` under `root` and wires the customer's responses.
+ * Fills the slots of `decision` under `root` and wires the customer's responses. It may be called
+ * again with a new decision for the same placement (another customer, another viewport): every
+ * slot of the placement first gets its default content back.
  * @returns {{ shown: string[], problems: string[] }} the propositions rendered, and anything left out.
  */
 export function renderSlots(decision, root, { engine, profile, store = localStorageLedger(), beacon, labels = {} } = {}) {
@@ -64,20 +68,22 @@ export function renderSlots(decision, root, { engine, profile, store = localStor
       }, { threshold: VISIBLE_SHARE })
     : null;
 
+  for (const element of root.querySelectorAll(`[data-opmaat-slot^="${CSS.escape(`${decision.placement.id}:`)}"]`)) {
+    restoreDefault(element);
+  }
   for (const slot of decision.slots) {
     const element = root.querySelector(`[data-opmaat-slot="${CSS.escape(`${decision.placement.id}:${slot.position}`)}"]`);
     if (!element) {
       problems.push(`no element for slot ${decision.placement.id}:${slot.position}`);
       continue;
     }
-    const defaults = [...element.childNodes].map((n) => n.cloneNode(true));
+    defaultsOf.set(element, [...element.childNodes].map((n) => n.cloneNode(true)));
     const banner = bannerFor(slot, allowed, problems, labels);
     banner.querySelector(".opmaat-cta")?.addEventListener("click", () => respond("click", slot.token));
     banner.querySelector(".opmaat-dismiss").addEventListener("click", () => {
       respond("dismiss", slot.token);
       observer?.unobserve(banner);
-      element.replaceChildren(...defaults);
-      element.removeAttribute("data-opmaat-proposition");
+      restoreDefault(element);
     });
     element.replaceChildren(banner);
     element.setAttribute("data-opmaat-proposition", slot.proposition);
@@ -85,6 +91,15 @@ export function renderSlots(decision, root, { engine, profile, store = localStor
     shown.push(slot.proposition);
   }
   return { shown, problems };
+}
+
+/** Gives a slot element its default content back, if a banner had replaced it. */
+function restoreDefault(element) {
+  const defaults = defaultsOf.get(element);
+  if (!defaults) return;
+  defaultsOf.delete(element);
+  element.replaceChildren(...defaults);
+  element.removeAttribute("data-opmaat-proposition");
 }
 
 function bannerFor(slot, allowed, problems, labels) {
