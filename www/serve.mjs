@@ -1,10 +1,12 @@
 // The demo's web server, on 127.0.0.1 only (started by `./build.sh demo`):
-// - serves www/, the built package under /pkg/ and the signed demo bundle under /bundles/;
+// - serves www/, the built package under /pkg/, the signed demo bundle under /bundles/ and the
+//   personas of tests/personas/ under /personas/ (their list at /personas/index.json), so the
+//   demo's persona switcher shows exactly the customers the tests decide for;
 // - is the bank's measurement collector: POST /collect takes a JSON array of measurement events
 //   (what the package's beacon helper sends), checks every one, and appends them to a JSON Lines
 //   file, so the demo's own clicks and dismissals become data that `opmaat learn` reads.
 import { createServer } from "node:http";
-import { appendFile, readFile, stat } from "node:fs/promises";
+import { appendFile, readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -120,13 +122,26 @@ async function serveFile(req, res, mounts) {
   }
 }
 
+/** Every persona fixture, in file order, with its file name: what the persona switcher offers. */
+async function personaIndex(res, dir) {
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".json")).sort();
+  const personas = await Promise.all(files.map(async (file) => ({
+    file: file.replace(/\.json$/, ""),
+    ...JSON.parse(await readFile(join(dir, file), "utf8")),
+  })));
+  res.writeHead(200, { "content-type": TYPES[".json"], "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+  res.end(JSON.stringify(personas));
+}
+
 /** The demo server; `bundles` is the folder with the signed bundle, `eventsFile` the JSON Lines file. */
 export function createDemoServer({ root = ROOT, bundles = join(ROOT, "target", "demo"), eventsFile = join(bundles, "events.jsonl") } = {}) {
-  const mounts = [["/pkg/", join(root, "pkg")], ["/bundles/", bundles], ["/", join(root, "www")]];
+  const personas = join(root, "tests", "personas");
+  const mounts = [["/pkg/", join(root, "pkg")], ["/bundles/", bundles], ["/personas/", personas], ["/", join(root, "www")]];
   return createServer((req, res) => {
-    const done = req.url.split("?")[0] === "/collect"
+    const path = req.url.split("?")[0];
+    const done = path === "/collect"
       ? (req.method === "POST" ? collect(req, res, eventsFile) : reply(res, 405, "POST measurement events here"))
-      : serveFile(req, res, mounts);
+      : path === "/personas/index.json" ? personaIndex(res, personas) : serveFile(req, res, mounts);
     Promise.resolve(done).catch((e) => {
       console.error(req.url, e);
       if (!res.headersSent) reply(res, 500, "server error");
