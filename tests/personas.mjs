@@ -12,25 +12,31 @@ export const keys = JSON.parse(readFileSync(join(fixtures, "keys.json"), "utf8")
 export const trustedKeys = { [keys.a.keyId]: keys.a.publicKey };
 export const bundleFile = join(fixtures, "sample-a.opb");
 
+/** Every persona fixture, in file order, with its file name (without `.json`) as `file`. */
+export function personas() {
+  const dir = join(root, "tests", "personas");
+  return readdirSync(dir).filter((f) => f.endsWith(".json")).sort()
+    .map((f) => ({ file: f.replace(/\.json$/, ""), ...JSON.parse(readFileSync(join(dir, f), "utf8")) }));
+}
+
+/** The native CLI's decision (with its trace) for one placement, from the bundle of this run. */
+export function nativeDecision({ placement, profile, context = {}, now, ledger }) {
+  const scratch = mkdtempSync(join(tmpdir(), "opmaat-native-"));
+  const file = (name, text) => {
+    writeFileSync(join(scratch, name), text);
+    return join(scratch, name);
+  };
+  return JSON.parse(execFileSync(join(root, "target", "debug", "opmaat"), [
+    "decide", "--bundle", bundleFile, "--pub", keys.a.publicKey, "--placement", placement,
+    "--profile", file("profile.json", JSON.stringify(profile)), "--context", file("context.json", JSON.stringify(context)),
+    ...(ledger ? ["--ledger", file("ledger.txt", ledger)] : []), "--now", now, "--json",
+  ], { encoding: "utf8" }));
+}
+
 /** Every persona decision: { name, placement, profile, context, now, native }. */
 export function personaDecisions() {
-  const dir = join(root, "tests", "personas");
-  const scratch = mkdtempSync(join(tmpdir(), "opmaat-personas-"));
-  const out = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
-    const persona = JSON.parse(readFileSync(join(dir, file), "utf8"));
-    persona.decisions.forEach((d, i) => {
-      const profileFile = join(scratch, `${file}-${i}-profile.json`);
-      const contextFile = join(scratch, `${file}-${i}-context.json`);
-      writeFileSync(profileFile, JSON.stringify(persona.profile));
-      writeFileSync(contextFile, JSON.stringify(d.context ?? {}));
-      const native = JSON.parse(execFileSync(join(root, "target", "debug", "opmaat"), [
-        "decide", "--bundle", bundleFile, "--pub", keys.a.publicKey, "--placement", d.placement,
-        "--profile", profileFile, "--context", contextFile, "--now", d.now ?? persona.now, "--json",
-      ], { encoding: "utf8" }));
-      out.push({ name: `${persona.persona} / ${d.placement}`, placement: d.placement, profile: persona.profile,
-        context: d.context ?? {}, now: d.now ?? persona.now, expectedSlots: d.slots, native });
-    });
-  }
-  return out;
+  return personas().flatMap((persona) => persona.decisions.map((d) => {
+    const request = { placement: d.placement, profile: persona.profile, context: d.context ?? {}, now: d.now ?? persona.now };
+    return { name: `${persona.persona} / ${d.placement}`, ...request, expectedSlots: d.slots, native: nativeDecision(request) };
+  }));
 }

@@ -1,0 +1,239 @@
+// The demo itself, as a visitor sees it, in real headless Chromium through the demo server: every
+// persona's banners on the logged-in overview (and the logged-off homepage) are the ones the
+// native CLI decides for the same profile, context and time; "not interested" survives a reload;
+// a tampered bundle falls back to the last good one and says why; without WebAssembly the pages
+// keep their default content; no console errors anywhere. Screenshots at desktop and mobile width
+// go to test-artifacts/ (not committed).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+import { fixtures, keys, nativeDecision, personas, root } from "../personas.mjs";
+import { CHROMIUM_ARGS, launchChromium, serveDemo } from "./harness.mjs";
+
+const NOW = "2026-12-05T09:30:00Z";
+const DESKTOP = { width: 1280, height: 900 };
+const MOBILE = { width: 390, height: 844 };
+const ARTIFACTS = join(root, "test-artifacts");
+const BUNDLE = "bank-nl-web.opb";
+
+let dir, server, browser, base;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "opmaat-demo-"));
+  copyFileSync(join(fixtures, "sample-a.opb"), join(dir, BUNDLE));
+  writeFileSync(join(dir, "trusted-keys.json"), JSON.stringify({ [keys.a.keyId]: keys.a.publicKey }));
+  ({ server, base } = await serveDemo({ bundles: dir, eventsFile: join(dir, "events.jsonl") }));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** A fresh visitor (own storage) at `viewport`, with the clock at `now`. */
+async function visitor(viewport = DESKTOP, { on = browser, now = NOW } = {}) {
+  const context = await on.newContext({ viewport });
+  await context.clock.setFixedTime(new Date(now));
+  // The bank's own site is not on this machine: links to it land on a stand-in form.
+  await context.route("https://www.example-bank.nl/**", (route) => route.fulfill({ status: 200, contentType: "text/html", body: "<p>formulier</p>" }));
+  const errors = [];
+  context.on("weberror", (e) => errors.push(e.error().message));
+  context.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  return { context, errors };
+}
+
+async function open(context, path) {
+  const page = await context.newPage();
+  await page.goto(`${base}${path}`);
+  await page.waitForFunction(() => window.opmaatDemo?.ready);
+  return page;
+}
+
+const shownOn = (page, placement) => page.$$eval(`[data-opmaat-slot^="${placement}:"]`, (els) =>
+  els.map((e) => e.getAttribute("data-opmaat-proposition")).filter(Boolean));
+const demoState = (page) => page.evaluate(() => ({ ...window.opmaatDemo, decisions: undefined,
+  ledger: localStorage.getItem(`opmaat.ledger.${window.opmaatDemo.persona}`) ?? undefined, now: new Date().toISOString() }));
+
+/** The native CLI's choice for exactly what the page decided with: profile, context, ledger, time. */
+async function nativeFor(page, placement) {
+  const { profile, context, ledger, now } = await demoState(page);
+  return nativeDecision({ placement, profile, context, ledger, now });
+}
+
+const loggedIn = personas().filter((p) => (p.profile.loggedIn ?? Boolean(p.profile.id)) && p.decisions.some((d) => d.placement === "overview"));
+
+for (const persona of loggedIn) {
+  const visit = persona.decisions.find((d) => d.placement === "overview");
+  const small = visit.context.formFactor === "small";
+  test(`overview, ${persona.persona}: the banners the funnel chooses, and why`, async () => {
+    const { context, errors } = await visitor(small ? MOBILE : DESKTOP, { now: visit.now ?? persona.now });
+    const page = await open(context, `/overzicht/?persona=${persona.file}`);
+    const native = await nativeFor(page, "overview");
+    const shown = await shownOn(page, "overview");
+    assert.deepEqual(shown, native.slots.map((s) => s.proposition));
+    if (visit.context.page === "/overzicht") assert.deepEqual(shown, visit.slots, "the persona's own expectation");
+    if (small) assert.deepEqual(shown, visit.slots, "the compact creatives the persona expects");
+    const classes = await page.$$eval(".opmaat-banner", (els) => els.map((e) => e.className));
+    assert.ok(classes.every((c) => c.includes(small ? "opmaat-compact" : "opmaat-large")), classes.join());
+    // Unfilled slots keep their default content: never a blank slot.
+    for (let position = shown.length + 1; position <= 3; position++) {
+      assert.ok((await page.textContent(`[data-opmaat-slot="overview:${position}"] .default h3`)).length > 0);
+    }
+    // "Why this offer?" names every proposition not shown with its stage and rule.
+    await page.click(".why summary");
+    const why = await page.$$eval(".why .not-shown tr", (rows) => rows.slice(1).map((r) => [...r.cells].slice(0, 3).map((c) => c.textContent).join("/")));
+    assert.deepEqual(why, native.trace.map((t) => `${t.proposition}/${t.stage}/${t.rule}`));
+    assert.equal(await page.locator(".why .shown tr").count(), 1 + Math.max(shown.length, 1));
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
+
+test("homepage, logged-off visitor: the banner the funnel chooses for this visitor's id", async () => {
+  const { context, errors } = await visitor();
+  const page = await open(context, "/");
+  const { profile } = await demoState(page);
+  assert.match(profile.id, /^v-[0-9a-f]{16}$/);
+  assert.equal(profile.loggedIn, false);
+  const native = await nativeFor(page, "homepage");
+  assert.equal(native.slots.length, 1);
+  assert.deepEqual(await shownOn(page, "homepage"), native.slots.map((s) => s.proposition));
+  // The same visitor id on the next page view: the decision is the visitor's, not a new one's.
+  await page.reload();
+  await page.waitForFunction(() => window.opmaatDemo?.ready);
+  assert.equal((await demoState(page)).profile.id, profile.id);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("not interested: the banner goes, and after a reload it stays gone", async () => {
+  const { context, errors } = await visitor();
+  const page = await open(context, "/overzicht/?persona=student");
+  const dismissed = await page.getAttribute('[data-opmaat-slot="overview:1"]', "data-opmaat-proposition");
+  assert.equal(dismissed, "student-13th-month");
+  await page.click('[data-opmaat-slot="overview:1"] .opmaat-dismiss');
+  assert.equal(await page.textContent('[data-opmaat-slot="overview:1"] .default h3'), "Veilig bankieren");
+  await page.reload();
+  await page.waitForFunction(() => window.opmaatDemo?.ready);
+  const shown = await shownOn(page, "overview");
+  assert.ok(shown.length > 0 && !shown.includes(dismissed), shown.join());
+  assert.deepEqual(shown, (await nativeFor(page, "overview")).slots.map((s) => s.proposition));
+  const rule = await page.evaluate((id) => window.opmaatDemo.decisions[0].trace.find((t) => t.proposition === id).rule, dismissed);
+  assert.equal(rule, "dismiss_cooldown");
+  // Another persona on the same device has a ledger of its own.
+  await page.selectOption("#persona", "young-family");
+  assert.ok(new URL(page.url()).search.includes("persona=young-family"));
+  assert.deepEqual(await shownOn(page, "overview"), ["kids-savings", "rijksmuseum", "phishing-tips"]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a click is recorded before the browser follows the link, with the token in the URL", async () => {
+  const { context, errors } = await visitor();
+  const page = await open(context, "/overzicht/?persona=pensioner");
+  const token = await page.getAttribute('[data-opmaat-slot="overview:2"] .opmaat-banner', "data-opmaat-token");
+  await Promise.all([page.waitForURL(/example-bank\.nl/), page.click('[data-opmaat-slot="overview:2"] .opmaat-cta')]);
+  assert.equal(new URL(page.url()).searchParams.get("opmaat"), token);
+  await page.goBack();
+  await page.waitForFunction(() => window.opmaatDemo?.ready);
+  const again = await page.evaluate(async (token) => {
+    const { Engine } = await import("/pkg/browser.js");
+    const [bytes, keys] = await Promise.all([fetch("/bundles/bank-nl-web.opb").then((r) => r.arrayBuffer()), fetch("/bundles/trusted-keys.json").then((r) => r.json())]);
+    const engine = Engine.load(bytes, { trustedKeys: keys });
+    return engine.record(localStorage.getItem("opmaat.ledger.pensioner"), { event: "click", token }).recorded;
+  }, token);
+  assert.equal(again, "duplicate", "the click was in the ledger before the page was left");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a tampered bundle: the last good bundle is used and the error is reported", async () => {
+  const { context, errors } = await visitor();
+  const page = await open(context, "/overzicht/?persona=pensioner");
+  const before = await shownOn(page, "overview");
+  assert.equal((await demoState(page)).fromLastGood, false);
+  const tampered = readFileSync(join(fixtures, "sample-a.opb"));
+  tampered[tampered.length - 1] ^= 1;
+  writeFileSync(join(dir, BUNDLE), tampered);
+  try {
+    await page.reload();
+    await page.waitForFunction(() => window.opmaatDemo?.ready);
+    const state = await demoState(page);
+    assert.equal(state.fromLastGood, true);
+    assert.deepEqual(state.errors.map((e) => e.code), ["bad_signature"]);
+    assert.match(await page.textContent("#opmaat-status"), /bad_signature/);
+    assert.deepEqual(await shownOn(page, "overview"), before, "the last good bundle decided");
+  } finally {
+    copyFileSync(join(fixtures, "sample-a.opb"), join(dir, BUNDLE));
+  }
+  // A fresh visitor has no last good bundle: the defaults stay and the reason is shown.
+  writeFileSync(join(dir, BUNDLE), tampered);
+  try {
+    const fresh = await visitor();
+    const page2 = await open(fresh.context, "/overzicht/?persona=pensioner");
+    assert.deepEqual(await shownOn(page2, "overview"), []);
+    assert.match(await page2.textContent('[data-opmaat-slot="overview:1"]'), /Veilig bankieren/);
+    assert.deepEqual(fresh.errors, []);
+    await fresh.context.close();
+  } finally {
+    copyFileSync(join(fixtures, "sample-a.opb"), join(dir, BUNDLE));
+  }
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+// V8 without its JIT has no WebAssembly, as in browsers' hardened modes (Safari's Lockdown Mode,
+// Edge's enhanced security): the real way a visitor arrives without it.
+test("WebAssembly disabled: both pages keep their default content, without errors", async () => {
+  const noWasm = await chromium.launch({ executablePath: "/usr/bin/chromium", args: [...CHROMIUM_ARGS, "--js-flags=--jitless"] });
+  try {
+    const { context, errors } = await visitor(DESKTOP, { on: noWasm });
+    const overview = await open(context, "/overzicht/?persona=student");
+    assert.equal(await overview.evaluate(() => typeof WebAssembly), "undefined");
+    assert.deepEqual(await shownOn(overview, "overview"), []);
+    assert.deepEqual(await overview.$$eval("[data-opmaat-slot] .default h3", (els) => els.map((e) => e.textContent)),
+      ["Veilig bankieren", "Alles in de app", "Hulp nodig?"]);
+    assert.deepEqual((await demoState(overview)).errors.map((e) => e.code), ["no_webassembly"]);
+    const home = await open(context, "/");
+    assert.equal(await home.textContent('[data-opmaat-slot="homepage:1"] .default h3'), "Open een betaalrekening");
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await noWasm.close();
+  }
+});
+
+for (const [name, viewport] of [["desktop", DESKTOP], ["mobile", MOBILE]]) {
+  test(`screenshots at ${name} width: nothing wider than the screen`, async () => {
+    const { context, errors } = await visitor(viewport);
+    for (const [file, path] of [["homepage", "/"], ["overview", "/overzicht/?persona=young-family"]]) {
+      const page = await open(context, path);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${path} is ${overflow}px wider than the ${name} screen`);
+      if (name === "mobile") {
+        const classes = await page.$$eval(".opmaat-banner", (els) => els.map((e) => e.className));
+        assert.ok(classes.every((c) => c.includes("opmaat-compact")), classes.join());
+      }
+      await page.screenshot({ path: join(ARTIFACTS, `demo-${file}-${name}.png`), fullPage: true });
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+}
+
+test("crossing the breakpoint decides again with the compact creatives", async () => {
+  const { context, errors } = await visitor(DESKTOP);
+  const page = await open(context, "/overzicht/?persona=young-family");
+  assert.ok((await page.$$eval(".opmaat-banner", (els) => els.map((e) => e.className))).every((c) => c.includes("opmaat-large")));
+  await page.setViewportSize(MOBILE);
+  await page.waitForFunction(() => window.opmaatDemo.context.formFactor === "small");
+  const classes = await page.$$eval(".opmaat-banner", (els) => els.map((e) => e.className));
+  assert.ok(classes.length > 0 && classes.every((c) => c.includes("opmaat-compact")), classes.join());
+  assert.deepEqual(await shownOn(page, "overview"), (await nativeFor(page, "overview")).slots.map((s) => s.proposition));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
