@@ -7,14 +7,17 @@
 //!   `bsn`, … ([`personal_name`]); compared after lower-casing and dropping `_`, `-`, `.` and
 //!   spaces, and also as a suffix for the unambiguous ones (`partner_email`, `contactPhone`);
 //! * **values that look like it** ([`personal_value`]): an e-mail address (`x@host.tld`), an IBAN
-//!   (country code, check digits, 11–30 letters or digits, optionally in groups, whose mod-97
-//!   check holds), a phone number (`+` and 9–15 digits, `00` and 11–17 digits, or a Dutch `0`
+//!   (a country code of the IBAN registry, check digits, and letters or digits up to exactly that
+//!   country's IBAN length, optionally in groups, whose mod-97 check holds), a phone number (`+` and 9–15 digits, `00` and 11–17 digits, or a Dutch `0`
 //!   number of exactly 10 digits such as `06 1234 5678`, with spaces, dashes, dots, slashes or
 //!   parentheses between the digits).
 //!
 //! False positives are possible (a 10-digit string starting with 0 is refused) and deliberate:
-//! such values have no place in a pseudonymous snapshot. The checks run on strings only and
-//! allocate only for the IBAN candidate being tested.
+//! such values have no place in a pseudonymous snapshot. Random ids must not trip them, though:
+//! a canonical UUID (`8-4-4-4-12` hex digits) is never personal data, and the IBAN check asks for
+//! a real country and its exact length, so that 1 in 97 random strings shaped like an IBAN's start
+//! does not pass on its check digits alone. The checks run on strings only and allocate only for
+//! the IBAN candidate being tested.
 
 /// Attribute names that hold personal data, normalised (lower case, no `_`, `-`, `.`, spaces).
 const PERSONAL_NAMES: &[(&str, &str)] = &[
@@ -100,7 +103,9 @@ pub fn personal_name(name: &str) -> Option<&'static str> {
 
 /// What personal data a string looks like, if any.
 pub fn personal_value(text: &str) -> Option<&'static str> {
-    if contains_email(text) {
+    if is_uuid(text) {
+        None
+    } else if contains_email(text) {
         Some("an e-mail address")
     } else if contains_iban(text) {
         Some("an IBAN")
@@ -141,6 +146,36 @@ fn contains_email(text: &str) -> bool {
 /// Shortest and longest IBAN.
 const IBAN_LEN: std::ops::RangeInclusive<usize> = 15..=34;
 
+/// The IBAN length of every country in the IBAN registry (ISO 13616), by country code.
+const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
+    (b"AD", 24), (b"AE", 23), (b"AL", 28), (b"AT", 20), (b"AZ", 28), (b"BA", 20), (b"BE", 16), (b"BG", 22),
+    (b"BH", 22), (b"BI", 27), (b"BR", 29), (b"BY", 28), (b"CH", 21), (b"CR", 22), (b"CY", 28), (b"CZ", 24),
+    (b"DE", 22), (b"DJ", 27), (b"DK", 18), (b"DO", 28), (b"EE", 20), (b"EG", 29), (b"ES", 24), (b"FI", 18),
+    (b"FK", 18), (b"FO", 18), (b"FR", 27), (b"GB", 22), (b"GE", 22), (b"GI", 23), (b"GL", 18), (b"GR", 27),
+    (b"GT", 28), (b"HN", 28), (b"HR", 21), (b"HU", 28), (b"IE", 22), (b"IL", 23), (b"IQ", 23), (b"IS", 26),
+    (b"IT", 27), (b"JO", 30), (b"KW", 30), (b"KZ", 20), (b"LB", 28), (b"LC", 32), (b"LI", 21), (b"LT", 20),
+    (b"LU", 20), (b"LV", 21), (b"LY", 25), (b"MC", 27), (b"MD", 24), (b"ME", 22), (b"MK", 19), (b"MN", 20),
+    (b"MR", 27), (b"MT", 31), (b"MU", 30), (b"NI", 28), (b"NL", 18), (b"NO", 15), (b"OM", 23), (b"PK", 24),
+    (b"PL", 28), (b"PS", 29), (b"PT", 25), (b"QA", 29), (b"RO", 24), (b"RS", 22), (b"RU", 33), (b"SA", 24),
+    (b"SC", 31), (b"SD", 18), (b"SE", 24), (b"SI", 19), (b"SK", 24), (b"SM", 27), (b"SO", 23), (b"ST", 25),
+    (b"SV", 28), (b"TL", 23), (b"TN", 24), (b"TR", 26), (b"UA", 29), (b"VA", 22), (b"VG", 24), (b"XK", 20),
+    (b"YE", 30),
+];
+
+/// The IBAN length of the country whose code `text` starts with (either case), if it has IBANs.
+fn iban_length(text: &[u8]) -> Option<usize> {
+    let code = [text.first()?.to_ascii_uppercase(), text.get(1)?.to_ascii_uppercase()];
+    IBAN_LENGTHS.iter().find(|(c, _)| **c == code).map(|(_, len)| *len)
+}
+
+/// A canonical UUID: 32 hex digits in groups of 8, 4, 4, 4 and 12, joined by dashes.
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// An IBAN anywhere in the text, written in one piece or in groups: runs of letters and digits
 /// are joined (whatever separates them) starting at each run that begins with a country code
 /// and check digits, and every join of a valid IBAN length is tested.
@@ -152,17 +187,17 @@ fn contains_iban(text: &str) -> bool {
         let shaped = first.len() >= 4
             && first[..2].iter().all(u8::is_ascii_alphabetic)
             && first[2..4].iter().all(u8::is_ascii_digit);
-        if !shaped {
+        let Some(length) = iban_length(first).filter(|_| shaped) else {
             continue;
-        }
+        };
         candidate.clear();
         for run in &runs[start..] {
             candidate.push_str(run);
-            if candidate.len() > *IBAN_LEN.end() {
+            if candidate.len() >= length {
+                if candidate.len() == length && iban_checksum_holds(&candidate) {
+                    return true;
+                }
                 break;
-            }
-            if IBAN_LEN.contains(&candidate.len()) && iban_checksum_holds(&candidate) {
-                return true;
             }
         }
     }
@@ -254,6 +289,33 @@ mod tests {
         for text in ["NL92ABNA0417164300", "NL91ABNA04171", "savings_2026_premium_band", "AB12"] {
             assert_eq!(personal_value(text), None, "{text}");
         }
+        // Check digits that hold, but no country with IBANs, or not that country's length.
+        for shape in ["XX{}ABNA0417164300", "NL{}ABNA041716430012"] {
+            let text = (0..100).map(|d| shape.replace("{}", &format!("{d:02}"))).find(|t| iban_checksum_holds(t)).unwrap();
+            assert_eq!(personal_value(&text), None, "{text}");
+        }
+        assert_eq!(personal_value("BE68 5390 0754 7034"), Some("an IBAN"), "the shortest but one");
+        assert_eq!(personal_value("NO93 8601 1117 947"), Some("an IBAN"), "the shortest");
+    }
+
+    #[test]
+    fn random_ids_are_not_personal_data() {
+        // A SplitMix64 stream: the same 100,000 ids on every run.
+        let mut state = 0x5eed_u64;
+        let mut next = || {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        for _ in 0..100_000 {
+            let (a, b) = (next(), next());
+            let uuid = format!("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff, b >> 48, b & 0xffff_ffff_ffff);
+            assert_eq!(personal_value(&uuid), None, "{uuid}");
+            assert_eq!(personal_value(&uuid.to_uppercase()), None, "{uuid}");
+        }
+        assert!(!is_uuid("NL91ABNA-0417-1643-0000-000000000000"));
     }
 
     #[test]
