@@ -1,0 +1,210 @@
+// The logged-off visitor as the edge worker knows them: a signed first-party cookie (a random
+// visitor id, the topics of the pages they read lately, their ledger) plus what the request says
+// (path, Accept-Language, the mobile hint, the country header). From these it builds the
+// anonymous profile snapshot and the decision's context; nothing else about the visitor exists.
+//
+// The cookie is `<payload>.<mac>`: the payload is base64url JSON, the MAC an HMAC-SHA-256 of it
+// under the worker's secret key. It is signed, not encrypted: it holds nothing personal. A cookie
+// that is missing, malformed, signed with another key, from another cookie format or older than
+// VISITOR_MAX_AGE_DAYS is a new visitor, never an error. Its size is bounded (MAX_COOKIE_BYTES):
+// over it the topics are dropped first and the ledger last, and the worker logs it (see
+// `encodeVisitor`). The ledger is bounded itself; the sample catalogue's fullest ledger fits.
+//
+// Plain Web APIs only (WebCrypto, TextEncoder), so the same module runs in workerd and in Node.
+
+/** The visitor cookie's name. */
+export const VISITOR_COOKIE = "opmaat_v";
+/** The consent cookie the bank's cookie banner sets: a dot-separated list, e.g. "marketing.analytics". */
+export const CONSENT_COOKIE = "opmaat_consent";
+/** Consent of a visitor whose cookie banner has not answered: the bank's own, non-personal offers. */
+export const DEFAULT_CONSENT = Object.freeze({ personalisation: false, marketing: true, analytics: false });
+/** A visitor unseen for this long starts again (the largest lifetime browsers keep a cookie). */
+export const VISITOR_MAX_AGE_DAYS = 400;
+/** The largest `name=value` of the visitor cookie, well under the 4,096 bytes browsers keep. */
+export const MAX_COOKIE_BYTES = 3072;
+/** How many recent topics are kept, newest first. */
+export const MAX_TOPICS = 5;
+/** The cookie payload's format; another one is a new visitor. */
+const FORMAT = 1;
+const DAY_SECONDS = 86_400;
+
+/** Topics of the bank's public pages, by path prefix (Dutch and English sites). */
+export const TOPIC_BY_PATH = Object.freeze([
+  ["/sparen", "savings"], ["/en/savings", "savings"],
+  ["/hypotheek", "mortgage"], ["/en/mortgages", "mortgage"],
+  ["/lenen", "loans"], ["/en/loans", "loans"],
+  ["/betalen", "payments"], ["/en/payments", "payments"],
+  ["/beleggen", "investments"], ["/en/investing", "investments"],
+  ["/veilig-bankieren", "security"], ["/en/security", "security"],
+]);
+
+/** The topic of a path, or undefined. */
+export function topicOf(path) {
+  const hit = TOPIC_BY_PATH.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`));
+  return hit?.[1];
+}
+
+const encoder = new TextEncoder();
+
+/** The HMAC key from the worker's secret (at least 32 characters of randomness). */
+export async function cookieKey(secret) {
+  if (typeof secret !== "string" || secret.length < 32) {
+    throw new Error("the cookie key (COOKIE_KEY) must be a secret of at least 32 characters");
+  }
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+}
+
+/** Letters of a visitor id, and how many: 26^16, about 2^75 ids. */
+const ID_LETTERS = "abcdefghijklmnopqrstuvwxyz";
+const ID_LENGTH = 16;
+/** A visitor id: "v-" and ID_LENGTH lower-case letters. */
+export const VISITOR_ID = /^v-[a-z]{16}$/;
+
+/**
+ * A random pseudonymous visitor id. Letters only: the engine refuses ids that look like personal
+ * data, and random digits can look like an IBAN (its check digits hold for 1 in 97) or a phone
+ * number; letters never do.
+ */
+export function randomVisitorId() {
+  let id = "v-";
+  while (id.length < 2 + ID_LENGTH) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(ID_LENGTH))) {
+      // Unbiased: bytes from 234 up would favour the first letters, so they are skipped.
+      if (byte < 256 - (256 % ID_LETTERS.length) && id.length < 2 + ID_LENGTH) id += ID_LETTERS[byte % ID_LETTERS.length];
+    }
+  }
+  return id;
+}
+
+/** A new visitor: a random pseudonymous id, no topics, no ledger. */
+export function newVisitor(now) {
+  return { id: randomVisitorId(), topics: [], ledger: undefined, issued: Math.floor(now / 1000), isNew: true };
+}
+
+/**
+ * The visitor in the request's cookie header, or a new one; `problem` says why a cookie that was
+ * there was not used ("tampered", "expired", "malformed"), for the log.
+ */
+export async function readVisitor(cookieHeader, key, now) {
+  const value = cookies(cookieHeader).get(VISITOR_COOKIE);
+  if (value === undefined) return { visitor: newVisitor(now) };
+  const fresh = (problem) => ({ visitor: newVisitor(now), problem });
+  const dot = value.indexOf(".");
+  if (dot < 1 || value.length > MAX_COOKIE_BYTES) return fresh("malformed");
+  const payload = value.slice(0, dot);
+  const mac = fromBase64url(value.slice(dot + 1));
+  if (!mac || !(await crypto.subtle.verify("HMAC", key, mac, encoder.encode(payload)))) return fresh("tampered");
+  let data;
+  try {
+    data = JSON.parse(new TextDecoder().decode(fromBase64url(payload)));
+  } catch {
+    return fresh("malformed");
+  }
+  if (data?.f !== FORMAT || typeof data.id !== "string" || !VISITOR_ID.test(data.id) || !Number.isSafeInteger(data.t)) return fresh("malformed");
+  if (now / 1000 - data.t > VISITOR_MAX_AGE_DAYS * DAY_SECONDS || data.t > now / 1000 + DAY_SECONDS) return fresh("expired");
+  const topics = Array.isArray(data.p) ? data.p.filter((t) => typeof t === "string").slice(0, MAX_TOPICS) : [];
+  const ledger = typeof data.l === "string" ? data.l : undefined;
+  return { visitor: { id: data.id, topics, ledger, issued: data.t, isNew: false } };
+}
+
+/**
+ * The `Set-Cookie` value for `visitor`, signed, at most MAX_COOKIE_BYTES: over that, the topics
+ * go first, then the ledger (the engine refuses none of it; the visitor is only remembered less).
+ * `dropped` names what had to go.
+ */
+export async function encodeVisitor(visitor, key, now, { secure = true } = {}) {
+  const attempt = async (topics, ledger) => {
+    const payload = toBase64url(encoder.encode(JSON.stringify({ f: FORMAT, id: visitor.id, t: Math.floor(now / 1000), p: topics, ...(ledger ? { l: ledger } : {}) })));
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(payload)));
+    return `${VISITOR_COOKIE}=${payload}.${toBase64url(mac)}`;
+  };
+  let dropped = [];
+  let pair = await attempt(visitor.topics, visitor.ledger);
+  if (pair.length > MAX_COOKIE_BYTES) {
+    dropped = ["topics"];
+    pair = await attempt([], visitor.ledger);
+  }
+  if (pair.length > MAX_COOKIE_BYTES) {
+    dropped = ["topics", "ledger"];
+    pair = await attempt([], undefined);
+  }
+  const attributes = `; Path=/; Max-Age=${VISITOR_MAX_AGE_DAYS * DAY_SECONDS}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+  return { setCookie: pair + attributes, bytes: pair.length, dropped };
+}
+
+/** The visitor's topics after reading `path`: its topic first, no repeats, at most MAX_TOPICS. */
+export function withTopic(topics, path) {
+  const topic = topicOf(path);
+  return topic ? [topic, ...topics.filter((t) => t !== topic)].slice(0, MAX_TOPICS) : topics;
+}
+
+/** The consent the bank's cookie banner recorded, or DEFAULT_CONSENT. */
+export function consentOf(cookieHeader) {
+  const value = cookies(cookieHeader).get(CONSENT_COOKIE);
+  if (value === undefined) return { ...DEFAULT_CONSENT };
+  const given = new Set(value.split("."));
+  return { personalisation: given.has("personalisation"), marketing: given.has("marketing"), analytics: given.has("analytics") };
+}
+
+/**
+ * The anonymous profile snapshot and the decision context for this visitor and request:
+ * `{ profile, context }`, exactly what the worker hands the engine.
+ */
+export function visitorProfile(visitor, request) {
+  const headers = request.headers;
+  const path = new URL(request.url).pathname;
+  const attributes = { recent_topics: visitor.topics };
+  const country = headers.get("cf-ipcountry");
+  if (country && /^[A-Z]{2}$/.test(country)) attributes.country = country;
+  const profile = { id: visitor.id, loggedIn: false, attributes, consent: consentOf(headers.get("cookie")) };
+  const context = { page: path, locale: preferredLocale(headers.get("accept-language")), formFactor: isMobile(headers) ? "small" : "large" };
+  const topic = topicOf(path);
+  if (topic) context.topic = topic;
+  return { profile, context };
+}
+
+/** The language tag the visitor prefers most (Accept-Language, by q), or "nl-NL". */
+export function preferredLocale(header) {
+  let best = { tag: "nl-NL", q: 0 };
+  for (const part of (header ?? "").split(",")) {
+    const [tag, ...params] = part.trim().split(";");
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    const weight = q ? Number(q.slice(2)) : 1;
+    if (/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(tag) && weight > best.q) best = { tag, q: weight };
+  }
+  return best.tag;
+}
+
+/** The mobile hint: `Sec-CH-UA-Mobile: ?1`, else "Mobi" in the User-Agent (as MDN advises). */
+export function isMobile(headers) {
+  const hint = headers.get("sec-ch-ua-mobile");
+  if (hint !== null) return hint.trim() === "?1";
+  return /Mobi/.test(headers.get("user-agent") ?? "");
+}
+
+/** The request's cookies by name (the first of a repeated name wins). */
+export function cookies(header) {
+  const map = new Map();
+  for (const part of (header ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 1) continue;
+    const name = part.slice(0, eq).trim();
+    if (!map.has(name)) map.set(name, part.slice(eq + 1).trim());
+  }
+  return map;
+}
+
+function toBase64url(bytes) {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64url(text) {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  try {
+    return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
