@@ -1,0 +1,253 @@
+// The edge worker: personalises the logged-off homepage before the HTML leaves the CDN, with the
+// same engine as the browser. Workers-style ES module for workerd and Cloudflare Workers.
+//
+// Per request: the visitor from their signed cookie (visitor.js) and the request → the anonymous
+// profile and context → the engine decides every configured placement → the origin's page is
+// streamed through HTMLRewriter, each `data-opmaat-slot` element filled with its banner (escaped,
+// banner.js) → the updated cookie is set. A served banner counts as an impression (there is no
+// script on the page to see it). "Not interested" and clicks come back to the worker
+// (DISMISS_PATH, CLICK_PATH) and land in the cookie's ledger.
+//
+// Fail open: whatever goes wrong with personalisation (no bundle, a bundle that does not verify,
+// an engine error, a bad cookie key) serves the origin's page unchanged, logs why, and is never a
+// 5xx. A tampered or expired visitor cookie is a new visitor, not an error.
+//
+// Bindings (wrangler.toml, or www/edge/config.capnp for workerd):
+//   COOKIE_KEY                secret, ≥ 32 characters: the visitor cookie's HMAC key
+//   TRUSTED_KEYS              JSON: bundle key id → base64 Ed25519 public key
+//   BUNDLE                    the signed bundle embedded at deploy time (data), or else
+//   BUNDLE_URL                where the origin serves it (kept per isolate, revalidated every
+//                             BUNDLE_REVALIDATE_SECONDS, default 60; a new one is verified first)
+//   PLACEMENTS                comma-separated placements to decide (default "homepage")
+//   ORIGIN                    service binding to the origin (default: the request's own origin)
+//   COLLECT_URL               optional: where measurement events are posted (with analytics consent)
+//   INSECURE_COOKIE           "true" only for plain-http local runs: the cookie without `Secure`
+import { Engine } from "opmaat";
+
+import { CLICK_PATH, DISMISS_PATH, bannerHtml, clickTarget, returnPath } from "./banner.js";
+import { cookieKey, encodeVisitor, readVisitor, visitorProfile, withTopic } from "./visitor.js";
+
+const DEFAULT_PLACEMENTS = "homepage";
+const DEFAULT_REVALIDATE_SECONDS = 60;
+/** Largest "not interested" form the worker reads. */
+const MAX_FORM_BYTES = 4096;
+/** What a personalised page varies by, for every cache on the way. */
+const VARY = "Cookie, Accept-Language, Sec-CH-UA-Mobile";
+
+// Kept per isolate: the verified bundle, the cookie key.
+let bundle = null; // { engine, etag, lastModified, checkedAt, source }
+let refreshing = null;
+let keyFor = { secret: null, key: null };
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === DISMISS_PATH) return respondTo("dismiss", request, env, ctx);
+    if (url.pathname === CLICK_PATH) return respondTo("click", request, env, ctx);
+    const personalisable = request.method === "GET" && wantsHtml(request);
+    // A personalised page is never answered "not modified" from the origin's validators.
+    const page = await upstream(env).fetch(personalisable ? withoutValidators(request) : request);
+    if (!personalisable || page.status !== 200 || !isHtml(page)) return page;
+    try {
+      return await personalise(request, page, env, ctx);
+    } catch (error) {
+      log("fail_open", error, { path: url.pathname });
+      return page;
+    }
+  },
+};
+
+async function personalise(request, page, env, ctx) {
+  const now = Date.now();
+  const url = new URL(request.url);
+  const key = await visitorKey(env);
+  const { visitor, problem } = await readVisitor(request.headers.get("cookie"), key, now);
+  if (problem) log("new_visitor", null, { cookie: problem });
+  visitor.topics = withTopic(visitor.topics, url.pathname);
+  const timing = [];
+  const engine = await currentEngine(env, ctx, url.origin, timing);
+
+  const started = performance.now();
+  const { profile: snapshot, context } = visitorProfile(visitor, request);
+  const profile = engine.profile(snapshot);
+  const placements = (env.PLACEMENTS ?? DEFAULT_PLACEMENTS).split(",").map((p) => p.trim()).filter(Boolean);
+  const decisions = engine.decideAllFor(profile, { placements, context, ledger: visitor.ledger, now });
+  const allowed = new Set(engine.allowedLinkHosts.map((h) => h.toLowerCase()));
+  const banners = new Map();
+  const measurement = [];
+  let ledger = visitor.ledger;
+  for (const decision of decisions) {
+    for (const warning of decision.warnings) log("ledger_reset", null, { warning });
+    for (const slot of decision.slots) {
+      const { html, problems } = bannerHtml(slot, { origin: url.origin, allowed, returnTo: url.pathname + url.search });
+      for (const p of problems) log("creative_left_out", null, { problem: p });
+      banners.set(`${decision.placement.id}:${slot.position}`, { html, proposition: slot.proposition });
+      const recorded = engine.recordFor(profile, ledger, { event: "impression", token: slot.token, now });
+      ledger = recorded.ledger;
+      measurement.push(...recorded.measurement);
+    }
+  }
+  timing.push(`opmaat;dur=${milliseconds(started)};desc="decide"`);
+  const cookie = await encodeVisitor({ ...visitor, ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" });
+  if (cookie.dropped.length) log("cookie_trimmed", null, { dropped: cookie.dropped });
+  send(measurement, env, ctx, url.origin);
+
+  const headers = new Headers(page.headers);
+  for (const name of ["content-length", "etag", "last-modified", "expires"]) headers.delete(name);
+  headers.set("cache-control", "private, no-cache");
+  headers.set("vary", VARY);
+  headers.set("accept-ch", "Sec-CH-UA-Mobile");
+  headers.append("server-timing", timing.join(", "));
+  headers.append("set-cookie", cookie.setCookie);
+  const rewriter = new HTMLRewriter().on("[data-opmaat-slot]", {
+    element(element) {
+      const banner = banners.get(element.getAttribute("data-opmaat-slot"));
+      if (!banner) return; // unfilled: the origin's default content stays
+      element.setInnerContent(banner.html, { html: true });
+      element.setAttribute("data-opmaat-rendered", "edge");
+      element.setAttribute("data-opmaat-proposition", banner.proposition);
+    },
+  });
+  return rewriter.transform(new Response(page.body, { status: page.status, statusText: page.statusText, headers }));
+}
+
+/** "Not interested" (a form POST) or a click (a GET that redirects): recorded in the cookie. */
+async function respondTo(event, request, env, ctx) {
+  const url = new URL(request.url);
+  let token = null;
+  let location = "/";
+  let setCookie = null;
+  try {
+    if (event === "dismiss") {
+      if (request.method !== "POST") return new Response("POST the dismissal form here\n", { status: 405, headers: { allow: "POST" } });
+      const form = await readForm(request);
+      token = form.get("token");
+      location = returnPath(form.get("return"));
+    } else {
+      token = url.searchParams.get("token");
+    }
+    const now = Date.now();
+    const key = await visitorKey(env);
+    const engine = await currentEngine(env, ctx, url.origin, []);
+    if (event === "click") {
+      const target = token && clickTarget(url.searchParams.get("to"), token, url.origin, new Set(engine.allowedLinkHosts.map((h) => h.toLowerCase())));
+      if (!target) throw Object.assign(new Error("the click's link is not one a banner may carry"), { code: "invalid_argument" });
+      location = target.href;
+    }
+    if (typeof token !== "string" || token === "") throw Object.assign(new Error("no token"), { code: "invalid_argument" });
+    const { visitor } = await readVisitor(request.headers.get("cookie"), key, now);
+    const { profile } = visitorProfile(visitor, request);
+    const recorded = engine.recordFor(engine.profile(profile), visitor.ledger, { event, token, now });
+    send(recorded.measurement, env, ctx, url.origin);
+    setCookie = (await encodeVisitor({ ...visitor, ledger: recorded.ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" })).setCookie;
+  } catch (error) {
+    // The visitor still gets where they were going; only the response is not remembered.
+    log(`${event}_not_recorded`, error, { path: url.pathname });
+  }
+  const headers = new Headers({ location, "cache-control": "no-store" });
+  if (setCookie) headers.append("set-cookie", setCookie);
+  return new Response(null, { status: 303, headers });
+}
+
+async function readForm(request) {
+  const length = Number(request.headers.get("content-length") ?? "0");
+  if (length > MAX_FORM_BYTES) throw Object.assign(new Error(`form over ${MAX_FORM_BYTES} bytes`), { code: "too_large" });
+  const text = await request.text();
+  if (text.length > MAX_FORM_BYTES) throw Object.assign(new Error(`form over ${MAX_FORM_BYTES} bytes`), { code: "too_large" });
+  return new URLSearchParams(text);
+}
+
+/**
+ * The engine of the bundle in use: the embedded one, verified once per isolate; or the origin's,
+ * fetched on first use and revalidated every BUNDLE_REVALIDATE_SECONDS in the background. A new
+ * bundle replaces the one in use only once it verified (and is not older); until then, and
+ * whenever a fetch fails, the one in use stays. With none at all this throws: the page fails open.
+ */
+async function currentEngine(env, ctx, origin, timing) {
+  const trustedKeys = () => JSON.parse(env.TRUSTED_KEYS ?? "null");
+  if (env.BUNDLE) {
+    if (!bundle) {
+      const started = performance.now();
+      bundle = { engine: Engine.load(new Uint8Array(env.BUNDLE), { trustedKeys: trustedKeys() }), source: "embedded" };
+      timing.push(`opmaat-bundle;dur=${milliseconds(started)};desc="verify"`);
+    }
+    return bundle.engine;
+  }
+  if (!env.BUNDLE_URL) throw Object.assign(new Error("neither BUNDLE nor BUNDLE_URL is bound"), { code: "no_bundle" });
+  const maxAge = 1000 * Number(env.BUNDLE_REVALIDATE_SECONDS ?? DEFAULT_REVALIDATE_SECONDS);
+  if (!bundle || Date.now() - bundle.checkedAt >= maxAge) {
+    refreshing ??= refresh(env, origin, trustedKeys, timing).finally(() => { refreshing = null; });
+    if (!bundle) await refreshing;
+    else ctx.waitUntil(refreshing.catch(() => {}));
+  }
+  if (!bundle) throw Object.assign(new Error("no bundle could be loaded"), { code: "no_bundle" });
+  return bundle.engine;
+}
+
+async function refresh(env, origin, trustedKeys, timing) {
+  const url = new URL(env.BUNDLE_URL, origin);
+  const headers = {};
+  if (bundle?.etag) headers["if-none-match"] = bundle.etag;
+  if (bundle?.lastModified) headers["if-modified-since"] = bundle.lastModified;
+  try {
+    const response = await upstream(env).fetch(new Request(url, { headers }));
+    if (response.status === 304 && bundle) {
+      bundle.checkedAt = Date.now();
+      return;
+    }
+    if (!response.ok) throw Object.assign(new Error(`fetching ${url.pathname}: HTTP ${response.status}`), { code: "fetch_failed" });
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const started = performance.now();
+    const engine = Engine.load(bytes, { trustedKeys: trustedKeys(), ...(bundle ? { minVersion: bundle.engine.version } : {}) });
+    timing.push(`opmaat-bundle;dur=${milliseconds(started)};desc="verify"`);
+    bundle = { engine, etag: response.headers.get("etag"), lastModified: response.headers.get("last-modified"), checkedAt: Date.now(), source: url.pathname };
+  } catch (error) {
+    log(bundle ? "bundle_kept" : "no_bundle", error, { url: url.pathname });
+    if (bundle) bundle.checkedAt = Date.now(); // try again after the next interval, not on every request
+    else throw error;
+  }
+}
+
+async function visitorKey(env) {
+  if (keyFor.secret !== env.COOKIE_KEY) keyFor = { secret: env.COOKIE_KEY, key: await cookieKey(env.COOKIE_KEY) };
+  return keyFor.key;
+}
+
+function send(events, env, ctx, origin) {
+  if (!env.COLLECT_URL || events.length === 0) return;
+  const post = upstream(env).fetch(new Request(new URL(env.COLLECT_URL, origin), {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(events),
+  }));
+  ctx.waitUntil(post.then((r) => { if (!r.ok) log("collect_failed", null, { status: r.status }); }, (e) => log("collect_failed", e)));
+}
+
+/**
+ * Milliseconds since `started`, as the platform's clock tells them: workerd and Cloudflare give
+ * whole milliseconds (and Cloudflare advances the clock only at I/O), so a fast decision reads 0.
+ */
+const milliseconds = (started) => Math.round(performance.now() - started);
+
+const upstream = (env) => env.ORIGIN ?? { fetch: (request) => fetch(request) };
+
+function wantsHtml(request) {
+  const accept = request.headers.get("accept") ?? "";
+  return accept.includes("text/html") || accept === "" || accept === "*/*";
+}
+
+function isHtml(response) {
+  return (response.headers.get("content-type") ?? "").startsWith("text/html");
+}
+
+function withoutValidators(request) {
+  const headers = new Headers(request.headers);
+  headers.delete("if-none-match");
+  headers.delete("if-modified-since");
+  return new Request(request, { headers });
+}
+
+/** One JSON line per event, for the platform's log (workerd: stderr; Cloudflare: Workers Logs). */
+function log(event, error, fields = {}) {
+  const line = { opmaat: event, ...fields };
+  if (error) Object.assign(line, { code: error.code ?? error.name, message: error.message });
+  console.warn(JSON.stringify(line));
+}
