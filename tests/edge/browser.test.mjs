@@ -1,0 +1,53 @@
+// The edge-personalised homepage in real headless Chromium, through workerd: the banner is in the
+// HTML as it arrives (the page's script sees it was decided at the edge and leaves it), "not
+// interested" is a plain form post that brings the visitor back without that banner, and the
+// page has no console errors. A screenshot goes to test-artifacts/ (not committed).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+import { fixtures, keys, root } from "../personas.mjs";
+import { launchChromium } from "../browser/harness.mjs";
+import { startEdge } from "./harness.mjs";
+
+let edge, browser;
+before(async () => {
+  edge = await startEdge({ bundles: fixtures, bundleUrl: "/bundles/sample-a.opb", trustedKeys: JSON.stringify({ [keys.a.keyId]: keys.a.publicKey }) });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await edge?.stop();
+});
+
+test("decided at the edge, dismissed with a form post, no console errors", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  context.on("weberror", (e) => errors.push(e.error().message));
+  context.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  const page = await context.newPage();
+  const response = await page.goto(`${edge.base}/`);
+  assert.match(await response.headerValue("server-timing"), /opmaat;dur=/);
+  await page.waitForFunction(() => window.opmaatDemo?.ready);
+  const slot = '[data-opmaat-slot="homepage:1"]';
+  assert.equal(await page.getAttribute(slot, "data-opmaat-rendered"), "edge");
+  assert.equal(await page.getAttribute(slot, "data-opmaat-proposition"), "green-savings");
+  assert.equal(await page.evaluate(() => window.opmaatDemo.edge), true, "the page's script left the edge's banner alone");
+  mkdirSync(join(root, "test-artifacts"), { recursive: true });
+  await page.screenshot({ path: join(root, "test-artifacts", "edge-homepage-desktop.png") });
+
+  await Promise.all([page.waitForURL(`${edge.base}/`), page.click(`${slot} .opmaat-dismiss`)]);
+  await page.waitForFunction(() => window.opmaatDemo?.ready);
+  const next = await page.getAttribute(slot, "data-opmaat-proposition");
+  assert.ok(next && next !== "green-savings", next);
+  await page.reload();
+  assert.notEqual(await page.getAttribute(slot, "data-opmaat-proposition"), "green-savings");
+
+  // The call to action goes through the worker, which records the click and redirects to the
+  // bank's form with the token (that site is not on this machine: the request is what counts).
+  const [form] = await Promise.all([page.waitForRequest((r) => new URL(r.url()).host === "www.example-bank.nl"), page.click(`${slot} .opmaat-cta`)]);
+  assert.ok(new URL(form.url()).searchParams.get("opmaat"), form.url());
+  assert.deepEqual(errors, []);
+  await context.close();
+});

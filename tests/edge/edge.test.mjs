@@ -1,0 +1,256 @@
+// The edge worker in the real workerd from npm, on 127.0.0.1, in front of the static origin:
+// visitors by cookie and path get the banners the native CLI decides for the same profile and
+// context; "not interested" updates the cookie and the banner is gone on the next request;
+// clicks redirect with the token and never anywhere else; a tampered or expired cookie is a new
+// visitor; a missing or tampered bundle, or a bad cookie key, serves the origin's page unchanged
+// with status 200 and logs why; a bundle revalidated at the origin is replaced only by one that
+// verifies.
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { edgeConfig } from "../../www/edge/config.mjs";
+import { VISITOR_MAX_AGE_DAYS, cookieKey, encodeVisitor, visitorProfile } from "../../www/edge/visitor.js";
+import { fixtures, keys, nativeDecision, root } from "../personas.mjs";
+import { TEST_COOKIE_KEY, cookiePayload, shownIn, startEdge, visitorCookie } from "./harness.mjs";
+
+const TRUSTED = JSON.stringify({ [keys.a.keyId]: keys.a.publicKey });
+const BUNDLE = "bank-nl-web.opb";
+const homepage = readFileSync(join(root, "www/index.html"), "utf8");
+const PERSONALISED = "personalisation.marketing";
+
+/** A folder served as /bundles/ holding `bytes` (or nothing) as the bundle. */
+function bundlesDir(bytes) {
+  const dir = mkdtempSync(join(tmpdir(), "opmaat-edge-bundles-"));
+  if (bytes) writeFileSync(join(dir, BUNDLE), bytes);
+  return dir;
+}
+const goodBundle = () => readFileSync(join(fixtures, "sample-a.opb"));
+function tamperedBundle() {
+  const bytes = goodBundle();
+  bytes[bytes.length - 1] ^= 1;
+  return bytes;
+}
+
+const get = (edge, path, headers = {}) => fetch(`${edge.base}${path}`, { headers: { accept: "text/html", ...headers }, redirect: "manual" });
+
+describe("a visitor at the edge", () => {
+  let edge;
+  before(async () => { edge = await startEdge({ bundles: bundlesDir(goodBundle()), trustedKeys: TRUSTED }); });
+  after(() => edge?.stop());
+
+  /** The native CLI's decision for the visitor in `cookie` and the request the worker saw. */
+  function native(cookie, path, headers) {
+    const payload = cookiePayload(cookie);
+    const request = new Request(`http://127.0.0.1${path}`, { headers });
+    const { profile, context } = visitorProfile({ id: payload.id, topics: payload.p, ledger: undefined }, request);
+    return nativeDecision({ placement: "homepage", profile, context, now: new Date().toISOString() });
+  }
+
+  test("a new visitor: the banner the funnel chooses, a signed cookie, headers for personalised HTML", async () => {
+    const response = await get(edge, "/");
+    assert.equal(response.status, 200);
+    const html = await response.text();
+    const cookie = visitorCookie(response);
+    assert.match(cookie, /^opmaat_v=[\w-]+\.[\w-]+$/);
+    assert.match(cookiePayload(cookie).id, /^v-[a-z]{16}$/);
+    assert.deepEqual(shownIn(html), [["homepage:1", native(cookie, "/", {}).slots[0].proposition]]);
+    assert.deepEqual(shownIn(html), [["homepage:1", "green-savings"]]);
+    assert.match(response.headers.get("cache-control"), /\bprivate\b/);
+    assert.match(response.headers.get("vary"), /Cookie/);
+    assert.match(response.headers.get("vary"), /Accept-Language/);
+    assert.match(response.headers.get("server-timing"), /^(opmaat-bundle;dur=\d+;desc="verify", )?opmaat;dur=\d+;desc="decide"$/);
+    assert.equal(response.headers.get("etag"), null);
+    const setCookie = response.headers.getSetCookie().find((c) => c.startsWith("opmaat_v="));
+    assert.match(setCookie, /; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax/);
+    // The rest of the origin's page is untouched.
+    assert.ok(html.startsWith(homepage.slice(0, homepage.indexOf("<section data-opmaat-slot"))));
+    assert.ok(html.includes('class="opmaat-banner opmaat-large" lang="nl"'));
+    assert.ok(html.includes('<img src="/img/green-savings.svg" width="320" height="160"'));
+  });
+
+  test("paths, consent, topics, language and the mobile hint change the banner", async () => {
+    // Reading the security pages, with personalisation consent: the phishing tips lead on the homepage.
+    const consent = `opmaat_consent=${PERSONALISED}`;
+    const first = await get(edge, "/veilig-bankieren/", { cookie: consent });
+    const cookie = visitorCookie(first);
+    assert.deepEqual(cookiePayload(cookie).p, ["security"]);
+    const home = await get(edge, "/", { cookie: `${cookie}; ${consent}` });
+    assert.deepEqual(shownIn(await home.text()), [["homepage:1", "phishing-tips"]]);
+    assert.equal(native(cookie, "/", { cookie: `${cookie}; ${consent}` }).slots[0].proposition, "phishing-tips");
+    // The same cookie without personalisation consent: the topics are not read.
+    const withoutConsent = await get(edge, "/", { cookie });
+    assert.deepEqual(shownIn(await withoutConsent.text()), [["homepage:1", "green-savings"]]);
+    // The savings pages lift green savings by its context weight.
+    const savings = await get(edge, "/sparen/");
+    assert.deepEqual(shownIn(await savings.text()), [["homepage:1", "green-savings"]]);
+    // English, on a phone: the English compact creative.
+    const phone = await get(edge, "/", { "accept-language": "en-GB,en;q=0.9,nl;q=0.5", "sec-ch-ua-mobile": "?1" });
+    const phoneHtml = await phone.text();
+    assert.match(phoneHtml, /class="opmaat-banner opmaat-compact" lang="en"/);
+    const phoneCookie = visitorCookie(phone);
+    const expected = native(phoneCookie, "/", { "accept-language": "en-GB,en;q=0.9,nl;q=0.5", "sec-ch-ua-mobile": "?1" });
+    assert.deepEqual(shownIn(phoneHtml), [["homepage:1", expected.slots[0].proposition]]);
+    assert.equal(expected.slots[0].creative.formFactor, "compact");
+    assert.ok(phoneHtml.includes(expected.slots[0].creative.title.replace(/&/g, "&amp;")));
+  });
+
+  test("not interested: the cookie is updated and the banner is gone on the next request", async () => {
+    const first = await get(edge, "/");
+    const cookie = visitorCookie(first);
+    const html = await first.text();
+    const token = html.match(/name="token" value="([^"]+)"/)[1];
+    const dismissed = await fetch(`${edge.base}/opmaat/dismiss`, {
+      method: "POST", redirect: "manual", headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token, return: "/" }),
+    });
+    assert.equal(dismissed.status, 303);
+    assert.equal(dismissed.headers.get("location"), "/");
+    const after = visitorCookie(dismissed);
+    assert.equal(cookiePayload(after).id, cookiePayload(cookie).id, "the same visitor");
+    const next = await get(edge, "/", { cookie: after });
+    const shown = shownIn(await next.text());
+    assert.equal(shown.length, 1);
+    assert.notEqual(shown[0][1], "green-savings");
+    // And it stays gone on the requests after.
+    const later = await get(edge, "/", { cookie: visitorCookie(next) });
+    assert.notEqual(shownIn(await later.text())[0][1], "green-savings");
+    // A return address on another site is not followed.
+    const away = await fetch(`${edge.base}/opmaat/dismiss`, {
+      method: "POST", redirect: "manual", headers: { cookie: after, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token, return: "//evil.example/" }),
+    });
+    assert.equal(away.headers.get("location"), "/");
+    assert.equal((await fetch(`${edge.base}/opmaat/dismiss`, { redirect: "manual" })).status, 405);
+  });
+
+  test("a click is recorded and redirected with the token, and only to a banner's own link", async () => {
+    const first = await get(edge, "/");
+    const html = await first.text();
+    const href = html.match(/class="opmaat-cta" href="([^"]+)"/)[1].replace(/&amp;/g, "&");
+    const click = await fetch(`${edge.base}${href}`, { redirect: "manual", headers: { cookie: visitorCookie(first) } });
+    assert.equal(click.status, 303);
+    const target = new URL(click.headers.get("location"));
+    assert.equal(target.host, "www.example-bank.nl");
+    const token = new URL(href, edge.base).searchParams.get("token");
+    assert.equal(target.searchParams.get("opmaat"), token);
+    const ledger = cookiePayload(visitorCookie(click)).l;
+    assert.ok(ledger.length > cookiePayload(visitorCookie(first)).l.length, "the click is in the ledger");
+    const evil = await fetch(`${edge.base}/opmaat/click?token=${token}&to=${encodeURIComponent("https://evil.example/")}`, { redirect: "manual" });
+    assert.equal(evil.status, 303);
+    assert.equal(evil.headers.get("location"), "/");
+    assert.ok(edge.events().some((e) => e.opmaat === "click_not_recorded"));
+  });
+
+  test("a tampered or expired cookie is a new visitor, never an error", async () => {
+    const cookie = visitorCookie(await get(edge, "/"));
+    const [name, value] = cookie.split("=");
+    const flipped = value.replace(/.$/, (c) => (c === "A" ? "B" : "A"));
+    const tampered = await get(edge, "/", { cookie: `${name}=${flipped}` });
+    assert.equal(tampered.status, 200);
+    assert.notEqual(cookiePayload(visitorCookie(tampered)).id, cookiePayload(cookie).id);
+    for (const garbage of ["%%%", "a.b.c", "x".repeat(5000), "."]) {
+      const response = await get(edge, "/", { cookie: `opmaat_v=${garbage}` });
+      assert.equal(response.status, 200);
+      assert.equal(shownIn(await response.text()).length, 1);
+    }
+    // Signed with the right key, but last seen longer ago than a cookie lives.
+    const key = await cookieKey(TEST_COOKIE_KEY);
+    const longAgo = Date.now() - (VISITOR_MAX_AGE_DAYS + 1) * 86_400_000;
+    const old = (await encodeVisitor({ id: "v-aaaaaaaaaaaaaaaa", topics: [], ledger: undefined }, key, longAgo)).setCookie.split(";")[0];
+    const expired = await get(edge, "/", { cookie: old });
+    assert.equal(expired.status, 200);
+    assert.notEqual(cookiePayload(visitorCookie(expired)).id, "v-aaaaaaaaaaaaaaaa");
+    const fresh = (await encodeVisitor({ id: "v-aaaaaaaaaaaaaaaa", topics: [], ledger: undefined }, key, Date.now())).setCookie.split(";")[0];
+    assert.equal(cookiePayload(visitorCookie(await get(edge, "/", { cookie: fresh }))).id, "v-aaaaaaaaaaaaaaaa");
+    const reasons = edge.events().filter((e) => e.opmaat === "new_visitor").map((e) => e.cookie);
+    assert.ok(reasons.includes("tampered") && reasons.includes("expired") && reasons.includes("malformed"), reasons.join());
+  });
+
+  test("what is not a page passes through untouched", async () => {
+    const css = await fetch(`${edge.base}/demo.css`, { headers: { accept: "text/css" } });
+    assert.equal(css.headers.get("set-cookie"), null);
+    assert.equal(await css.text(), readFileSync(join(root, "www/demo.css"), "utf8"));
+    const missing = await get(edge, "/no-such-page");
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get("set-cookie"), null);
+  });
+});
+
+describe("fail open: the origin's page, unchanged, with status 200", () => {
+  async function unchanged(options, reason) {
+    const edge = await startEdge({ trustedKeys: TRUSTED, ...options });
+    try {
+      const response = await get(edge, "/");
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), homepage);
+      assert.equal(response.headers.get("set-cookie"), null);
+      assert.ok(edge.events().some((e) => e.opmaat === reason.event && (!reason.code || e.code === reason.code)), edge.logs.join("\n"));
+    } finally {
+      await edge.stop();
+    }
+  }
+
+  test("no bundle at the origin", () => unchanged({ bundles: bundlesDir(null) }, { event: "no_bundle", code: "fetch_failed" }));
+  test("a tampered bundle", () => unchanged({ bundles: bundlesDir(tamperedBundle()) }, { event: "no_bundle", code: "bad_signature" }));
+  test("a tampered embedded bundle", () => {
+    const dir = bundlesDir(tamperedBundle());
+    return unchanged({ embed: join(dir, BUNDLE) }, { event: "fail_open", code: "bad_signature" });
+  });
+  test("a bundle signed by a key the worker does not trust", () => unchanged({ bundles: bundlesDir(goodBundle()), trustedKeys: JSON.stringify({ [keys.b.keyId]: keys.b.publicKey }) }, { event: "no_bundle", code: "unknown_key" }));
+  test("a cookie key too short to be a secret", () => unchanged({ bundles: bundlesDir(goodBundle()), cookieKey: "short" }, { event: "fail_open" }));
+});
+
+test("an embedded bundle decides without the origin serving one", async () => {
+  const edge = await startEdge({ embed: join(fixtures, "sample-a.opb"), bundles: bundlesDir(null), trustedKeys: TRUSTED });
+  try {
+    const response = await get(edge, "/");
+    assert.deepEqual(shownIn(await response.text()), [["homepage:1", "green-savings"]]);
+    assert.match(response.headers.get("server-timing"), /opmaat-bundle;dur=\d+;desc="verify"/, "verified on the isolate's first request");
+  } finally {
+    await edge.stop();
+  }
+});
+
+test("revalidated at the origin: a tampered bundle keeps the one in use, a newer good one replaces it", async () => {
+  const bundles = bundlesDir(goodBundle());
+  const edge = await startEdge({ bundles, trustedKeys: TRUSTED, revalidateSeconds: 0 });
+  try {
+    assert.equal(shownIn(await (await get(edge, "/")).text()).length, 1);
+    writeFileSync(join(bundles, BUNDLE), tamperedBundle());
+    for (let i = 0; i < 3; i++) {
+      const response = await get(edge, "/");
+      assert.equal(response.status, 200);
+      assert.deepEqual(shownIn(await response.text()), [["homepage:1", "green-savings"]]);
+    }
+    assert.ok(edge.events().some((e) => e.opmaat === "bundle_kept" && e.code === "bad_signature"), edge.logs.join("\n"));
+    // Version 2, in which green savings is gone from the homepage's web channel.
+    const catalogue = JSON.parse(readFileSync(join(root, "www/catalogue.json"), "utf8"));
+    catalogue.version = 2;
+    catalogue.propositions = catalogue.propositions.filter((p) => p.id !== "green-savings");
+    const scratch = mkdtempSync(join(tmpdir(), "opmaat-edge-v2-"));
+    writeFileSync(join(scratch, "catalogue.json"), JSON.stringify(catalogue));
+    execFileSync(join(root, "target/debug/opmaat"), ["build", join(scratch, "catalogue.json"), "--key", join(fixtures, "a.key"), "--out", join(scratch, BUNDLE)]);
+    copyFileSync(join(scratch, BUNDLE), join(bundles, BUNDLE));
+    let shown;
+    for (let i = 0; i < 50 && (!shown || shown[0][1] === "green-savings"); i++) {
+      shown = shownIn(await (await get(edge, "/")).text()); // the refresh runs beside the request
+    }
+    assert.equal(shown.length, 1);
+    assert.notEqual(shown[0][1], "green-savings");
+    // An older bundle after a newer one is refused (rollback) and the newer one stays.
+    copyFileSync(join(fixtures, "sample-a.opb"), join(bundles, BUNDLE));
+    for (let i = 0; i < 3; i++) assert.notEqual(shownIn(await (await get(edge, "/")).text())[0][1], "green-savings");
+    await new Promise((ok) => setTimeout(ok, 50));
+    assert.ok(edge.events().some((e) => e.opmaat === "bundle_kept" && e.code === "rollback"), edge.logs.join("\n"));
+  } finally {
+    await edge.stop();
+  }
+});
+
+test("the committed workerd config is the one config.mjs writes", () => {
+  assert.equal(readFileSync(join(root, "www/edge/config.capnp"), "utf8"), edgeConfig());
+});

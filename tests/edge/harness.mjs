@@ -1,0 +1,79 @@
+// What the edge suites share: the real workerd from npm, started on a free loopback port with a
+// config written by www/edge/config.mjs (the one the committed config.capnp comes from), its log
+// lines collected, and the visitor cookie read back the way the worker reads it.
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { edgeConfig } from "../../www/edge/config.mjs";
+import { root } from "../personas.mjs";
+
+export const WORKERD = join(root, "node_modules", ".bin", "workerd");
+/** The tests' cookie key: a development key, never a real one. */
+export const TEST_COOKIE_KEY = "test-only-cookie-key-0123456789abcdef-not-secret";
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address();
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+/**
+ * workerd serving the edge worker and the static origin with `options` (see edgeConfig):
+ * resolves to { base, logs, pid, startedIn, stop } once it answers HTTP.
+ */
+export async function startEdge(options = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "opmaat-edge-"));
+  const port = await freePort();
+  writeFileSync(join(dir, "config.capnp"), edgeConfig({ dir, port, cookieKey: TEST_COOKIE_KEY, ...options }));
+  const started = performance.now();
+  // Disk services resolve their paths from the working directory: the config's own folder.
+  const child = spawn(WORKERD, ["serve", "config.capnp"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const logs = [];
+  let exited = null;
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = "";
+    stream.setEncoding("utf8").on("data", (chunk) => {
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop();
+      logs.push(...lines.filter(Boolean));
+    });
+  }
+  child.on("exit", (code) => { exited = code; });
+  const base = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (exited !== null) throw new Error(`workerd exited with ${exited}:\n${logs.join("\n")}`);
+    try {
+      await fetch(`${base}/demo.css`);
+      break;
+    } catch {
+      await new Promise((ok) => setTimeout(ok, 5));
+    }
+  }
+  return {
+    base, logs, pid: child.pid, startedIn: performance.now() - started,
+    /** The JSON log lines the worker wrote, parsed. */
+    events: () => logs.flatMap((l) => { try { const j = JSON.parse(l.slice(l.indexOf("{"))); return j.opmaat ? [j] : []; } catch { return []; } }),
+    stop: () => new Promise((ok) => { if (exited !== null) return ok(); child.once("exit", ok); child.kill(); }),
+  };
+}
+
+/** The visitor cookie's `name=value` from a response's Set-Cookie headers, or undefined. */
+export function visitorCookie(response) {
+  return response.headers.getSetCookie().find((c) => c.startsWith("opmaat_v="))?.split(";")[0];
+}
+
+/** The payload of a visitor cookie (signed, not encrypted: anyone may read it). */
+export function cookiePayload(cookie) {
+  const payload = cookie.slice("opmaat_v=".length).split(".")[0];
+  return JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+}
+
+/** The propositions the page shows, by slot, from the HTML the worker sent. */
+export function shownIn(html) {
+  return [...html.matchAll(/data-opmaat-slot="([^"]+)"[^>]*data-opmaat-proposition="([^"]+)"/g)].map((m) => [m[1], m[2]]);
+}
