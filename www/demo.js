@@ -7,6 +7,7 @@
 // What happened is kept in `window.opmaatDemo` for the curious reader's console and for the
 // end-to-end tests: the errors reported, the context and profile decided with, the decisions.
 import { start } from "/pkg/start.js";
+import { VISITOR_ID, randomVisitorId } from "/edge/visitor.js";
 
 const BUNDLE_URL = "/bundles/bank-nl-web.opb";
 const TRUSTED_KEYS_URL = "/bundles/trusted-keys.json";
@@ -30,6 +31,16 @@ const element = (tag, text, className) => {
  * "logged_off" picks the personas the switcher offers.
  */
 export async function runPage({ placements, audience }) {
+  if (document.querySelector('[data-opmaat-rendered="edge"]')) {
+    // The edge worker (www/edge/) decided before the page left the CDN: nothing to do here.
+    $("#persona").hidden = true;
+    $('label[for="persona"]').hidden = true;
+    $(".why").hidden = true;
+    status("Op Maat: gekozen aan de edge, voordat de pagina dit apparaat bereikte.");
+    $("#story").textContent = "Het bezoekersprofiel komt uit een ondertekende first-party cookie; de beslissingstijd staat in de Server-Timing-header.";
+    Object.assign(state, { edge: true, ready: true });
+    return;
+  }
   const [personas, customers, trustedKeys] = await Promise.all([
     getJson(PERSONAS_URL), audience === "logged_in" ? getJson(CUSTOMERS_URL) : {}, getJson(TRUSTED_KEYS_URL),
   ]);
@@ -107,8 +118,8 @@ function status(text, isError = false) {
 /** A random visitor id kept on this device: the logged-off visitor's pseudonym. */
 function visitorId() {
   let id = localStorage.getItem(VISITOR_KEY);
-  if (!id) {
-    id = `v-${crypto.getRandomValues(new Uint32Array(2)).reduce((s, n) => s + n.toString(16).padStart(8, "0"), "")}`;
+  if (!VISITOR_ID.test(id ?? "")) {
+    id = randomVisitorId();
     localStorage.setItem(VISITOR_KEY, id);
   }
   return id;
