@@ -4,7 +4,8 @@
 #   ./build.sh setup   install what is missing (Rust target, wasm-bindgen CLI, npm tools, Chromium)
 #   ./build.sh build   build the Wasm package into pkg/ and the native CLI; print the .wasm size
 #   ./build.sh test    setup + build + every test suite
-#   ./build.sh demo    setup + build + sign the sample catalogue + serve www/ on 127.0.0.1
+#   ./build.sh demo    setup + build + sign the sample catalogue + serve www/ on 127.0.0.1, and
+#                      the edge worker in workerd in front of it
 #   ./build.sh bench   setup + the benchmarks (reported, never asserted)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,6 +17,7 @@ WASM_OUT=target/$WASM_TARGET/release/opmaat.wasm
 CLI=target/debug/opmaat
 FIXTURES=target/test-fixtures
 DEMO_PORT=${OPMAAT_DEMO_PORT:-8080}
+EDGE_PORT=8787 # the port www/edge/config.capnp listens on
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -109,6 +111,9 @@ run_tests() {
 
   say "test: the npm package in headless Chromium"
   node --test tests/browser/
+
+  say "test: the edge worker in workerd (including a ${OPMAAT_EDGE_LOAD_SECONDS:-30} s load run on loopback)"
+  node --test tests/edge/
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -121,6 +126,17 @@ demo() {
   "$CLI" build www/catalogue.json --key target/demo/dev-signing.key --out target/demo/bank-nl-web.opb
   awk '/^key id:/ {id=$3} /^public key:/ {pk=$3} END {printf "{\"%s\":\"%s\"}\n", id, pk}' \
     target/demo/dev-signing.keygen > target/demo/trusted-keys.json
+  # The edge worker in workerd, in front of the same site: the homepage decided before it leaves
+  # the "CDN". Its cookie key is a random development key made here, never a real one.
+  if [ ! -f target/demo/dev-cookie-key ]; then
+    head -c 33 /dev/urandom | base64 > target/demo/dev-cookie-key
+  fi
+  (cd www/edge && OPMAAT_COOKIE_KEY="$(cat ../../target/demo/dev-cookie-key)" \
+    OPMAAT_TRUSTED_KEYS="$(cat ../../target/demo/trusted-keys.json)" \
+    exec ../../node_modules/.bin/workerd serve config.capnp) &
+  local edge=$!
+  trap 'kill "$edge" 2>/dev/null' EXIT
+  echo "opmaat edge (workerd): http://127.0.0.1:$EDGE_PORT/  (the homepage personalised at the edge)"
   node www/serve.mjs --port "$DEMO_PORT"
 }
 
@@ -135,6 +151,9 @@ bench() {
   say "bench: decide, native (release without LTO) and Wasm in Node"
   cargo bench --bench native_decide --features compiler --profile cli
   node benches/decide.mjs
+
+  say "bench: the edge worker in workerd: cold start, requests per second, latency, CPU per request"
+  node --test tests/edge/load.test.mjs
 
   say "bench: conditions, native (release without LTO)"
   cargo test --profile cli --features compiler --lib -- --ignored --nocapture benchmark_thousand_conditions
