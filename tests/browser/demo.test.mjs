@@ -46,10 +46,13 @@ async function visitor(viewport = DESKTOP, { on = browser, now = NOW } = {}) {
   return { context, errors };
 }
 
+/** Resolves once the demo's page logic has run (decided and rendered, or kept the defaults). */
+const ready = (page) => page.waitForFunction(() => window.opmaatDemo?.ready);
+
 async function open(context, path) {
   const page = await context.newPage();
   await page.goto(`${base}${path}`);
-  await page.waitForFunction(() => window.opmaatDemo?.ready);
+  await ready(page);
   return page;
 }
 
@@ -104,7 +107,7 @@ test("homepage, logged-off visitor: the banner the funnel chooses for this visit
   assert.deepEqual(await shownOn(page, "homepage"), native.slots.map((s) => s.proposition));
   // The same visitor id on the next page view: the decision is the visitor's, not a new one's.
   await page.reload();
-  await page.waitForFunction(() => window.opmaatDemo?.ready);
+  await ready(page);
   assert.equal((await demoState(page)).profile.id, profile.id);
   assert.deepEqual(errors, []);
   await context.close();
@@ -118,7 +121,7 @@ test("not interested: the banner goes, and after a reload it stays gone", async 
   await page.click('[data-opmaat-slot="overview:1"] .opmaat-dismiss');
   assert.equal(await page.textContent('[data-opmaat-slot="overview:1"] .default h3'), "Veilig bankieren");
   await page.reload();
-  await page.waitForFunction(() => window.opmaatDemo?.ready);
+  await ready(page);
   const shown = await shownOn(page, "overview");
   assert.ok(shown.length > 0 && !shown.includes(dismissed), shown.join());
   assert.deepEqual(shown, (await nativeFor(page, "overview")).slots.map((s) => s.proposition));
@@ -139,7 +142,7 @@ test("a click is recorded before the browser follows the link, with the token in
   await Promise.all([page.waitForURL(/example-bank\.nl/), page.click('[data-opmaat-slot="overview:2"] .opmaat-cta')]);
   assert.equal(new URL(page.url()).searchParams.get("opmaat"), token);
   await page.goBack();
-  await page.waitForFunction(() => window.opmaatDemo?.ready);
+  await ready(page);
   const again = await page.evaluate(async (token) => {
     const { Engine } = await import("/pkg/browser.js");
     const [bytes, keys] = await Promise.all([fetch("/bundles/bank-nl-web.opb").then((r) => r.arrayBuffer()), fetch("/bundles/trusted-keys.json").then((r) => r.json())]);
@@ -161,7 +164,7 @@ test("a tampered bundle: the last good bundle is used and the error is reported"
   writeFileSync(join(dir, BUNDLE), tampered);
   try {
     await page.reload();
-    await page.waitForFunction(() => window.opmaatDemo?.ready);
+    await ready(page);
     const state = await demoState(page);
     assert.equal(state.fromLastGood, true);
     assert.deepEqual(state.errors.map((e) => e.code), ["bad_signature"]);
