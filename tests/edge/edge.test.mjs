@@ -8,13 +8,14 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { edgeConfig } from "../../www/edge/config.mjs";
 import { VISITOR_MAX_AGE_DAYS, cookieKey, encodeVisitor, visitorProfile } from "../../www/edge/visitor.js";
 import { fixtures, keys, nativeDecision, root } from "../personas.mjs";
+import { serveDemo } from "../browser/harness.mjs";
 import { TEST_COOKIE_KEY, cookiePayload, shownIn, startEdge, visitorCookie } from "./harness.mjs";
 
 const TRUSTED = JSON.stringify({ [keys.a.keyId]: keys.a.publicKey });
@@ -125,6 +126,25 @@ describe("a visitor at the edge", () => {
     });
     assert.equal(away.headers.get("location"), "/");
     assert.equal((await fetch(`${edge.base}/opmaat/dismiss`, { redirect: "manual" })).status, 405);
+  });
+
+  test("a dismissal from another site, or without the visitor's cookie, changes no cookie", async () => {
+    const first = await get(edge, "/");
+    const cookie = visitorCookie(first);
+    const token = (await first.text()).match(/name="token" value="([^"]+)"/)[1];
+    const post = (headers) => fetch(`${edge.base}/opmaat/dismiss`, {
+      method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+      body: new URLSearchParams({ token, return: "/" }),
+    });
+    for (const headers of [{ cookie, "sec-fetch-site": "cross-site" }, {}, { cookie: "opmaat_v=forged.cookie" }]) {
+      const response = await post(headers);
+      assert.equal(response.status, 303);
+      assert.equal(response.headers.get("set-cookie"), null, JSON.stringify(headers));
+    }
+    const codes = edge.events().filter((e) => e.opmaat === "dismiss_not_recorded").map((e) => e.code);
+    assert.ok(codes.includes("cross_site") && codes.includes("no_visitor"), codes.join());
+    // The visitor's own banner is still there.
+    assert.deepEqual(shownIn(await (await get(edge, "/", { cookie })).text()), [["homepage:1", "green-savings"]]);
   });
 
   test("a click is recorded and redirected with the token, and only to a banner's own link", async () => {
@@ -248,6 +268,36 @@ test("revalidated at the origin: a tampered bundle keeps the one in use, a newer
     assert.ok(edge.events().some((e) => e.opmaat === "bundle_kept" && e.code === "rollback"), edge.logs.join("\n"));
   } finally {
     await edge.stop();
+  }
+});
+
+test("with analytics consent, measurement events reach the bank's collector, which accepts every field", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "opmaat-edge-collect-"));
+  const eventsFile = join(dir, "events.jsonl");
+  const { server, base } = await serveDemo({ bundles: dir, eventsFile });
+  const edge = await startEdge({ bundles: bundlesDir(goodBundle()), trustedKeys: TRUSTED, collectAddress: new URL(base).host });
+  try {
+    const consent = "opmaat_consent=marketing.analytics";
+    const first = await get(edge, "/", { cookie: consent });
+    const cookie = visitorCookie(first);
+    const token = (await first.text()).match(/name="token" value="([^"]+)"/)[1];
+    await fetch(`${edge.base}/opmaat/dismiss`, {
+      method: "POST", redirect: "manual", headers: { cookie: `${cookie}; ${consent}`, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token, return: "/" }),
+    });
+    await get(edge, "/"); // without analytics consent: nothing is sent
+    let events = [];
+    for (let i = 0; i < 100 && events.length < 2; i++) {
+      await new Promise((ok) => setTimeout(ok, 20));
+      events = existsSync(eventsFile) ? readFileSync(eventsFile, "utf8").trim().split("\n").map((l) => JSON.parse(l)) : [];
+    }
+    assert.deepEqual(events.map((e) => [e.event, e.proposition, e.subject]), [
+      ["impression", "green-savings", cookiePayload(cookie).id], ["dismiss", "green-savings", cookiePayload(cookie).id],
+    ]);
+    assert.ok(!edge.events().some((e) => e.opmaat === "collect_failed"), edge.logs.join("\n"));
+  } finally {
+    await edge.stop();
+    server.close();
   }
 });
 

@@ -29,7 +29,7 @@ async function freePort() {
 export async function startEdge(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), "opmaat-edge-"));
   const port = await freePort();
-  writeFileSync(join(dir, "config.capnp"), edgeConfig({ dir, port, cookieKey: TEST_COOKIE_KEY, ...options }));
+  writeFileSync(join(dir, "config.capnp"), edgeConfig({ dir, port, cookieKey: TEST_COOKIE_KEY, collectAddress: null, ...options }));
   const started = performance.now();
   // Disk services resolve their paths from the working directory: the config's own folder.
   const child = spawn(WORKERD, ["serve", "config.capnp"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });

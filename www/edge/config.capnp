@@ -8,6 +8,7 @@ const config :Workerd.Config = (
     (name = "www", disk = (path = "..", writable = false)),
     (name = "pkg", disk = (path = "../../pkg", writable = false)),
     (name = "bundles", disk = (path = "../../target/demo", writable = false)),
+    (name = "collector", external = (address = "127.0.0.1:8080", http = ())),
   ],
   sockets = [ (name = "http", address = "127.0.0.1:8787", http = (), service = "edge") ],
 );
@@ -29,6 +30,8 @@ const edge :Workerd.Worker = (
     (name = "PLACEMENTS", text = "homepage"),
     (name = "INSECURE_COOKIE", text = "true"),
     (name = "ORIGIN", service = "origin"),
+    (name = "COLLECT_URL", text = "/collect"),
+    (name = "COLLECTOR", service = "collector"),
   ],
   compatibilityDate = "2026-11-01",
 );

@@ -16,15 +16,18 @@ const ROOT = resolve(HERE, "../..");
 /** workerd's compatibility date for both workers. */
 export const COMPATIBILITY_DATE = "2026-11-01";
 export const DEFAULT_PORT = 8787;
+/** The demo server (`./build.sh demo`), whose /collect takes the measurement events. */
+export const DEMO_COLLECTOR = "127.0.0.1:8080";
 
 /**
  * The config text. `dir` is where the file will live; `bundles` the folder served as /bundles/;
- * `embed` a bundle file to embed (else the worker fetches BUNDLE_URL from the origin).
+ * `embed` a bundle file to embed (else the worker fetches BUNDLE_URL from the origin);
+ * `collectAddress` the host:port whose `collectUrl` takes measurement events (null: none).
  */
 export function edgeConfig({
   dir = HERE, port = DEFAULT_PORT, bundles = resolve(ROOT, "target/demo"), embed = null,
   bundleUrl = "/bundles/bank-nl-web.opb", revalidateSeconds = 60, cookieKey = null, trustedKeys = null,
-  placements = "homepage", insecureCookie = true,
+  placements = "homepage", insecureCookie = true, collectAddress = DEMO_COLLECTOR, collectUrl = "/collect",
 } = {}) {
   const path = (p) => JSON.stringify(relative(dir, p) || ".");
   const text = (name, value, variable) => value === null
@@ -43,7 +46,8 @@ const config :Workerd.Config = (
     (name = "origin", worker = .origin),
     (name = "www", disk = (path = ${path(resolve(ROOT, "www"))}, writable = false)),
     (name = "pkg", disk = (path = ${path(resolve(ROOT, "pkg"))}, writable = false)),
-    (name = "bundles", disk = (path = ${path(bundles)}, writable = false)),
+    (name = "bundles", disk = (path = ${path(bundles)}, writable = false)),${collectAddress ? `
+    (name = "collector", external = (address = ${JSON.stringify(collectAddress)}, http = ())),` : ""}
   ],
   sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "edge") ],
 );
@@ -63,7 +67,9 @@ const edge :Workerd.Worker = (
     ${bundle},
     (name = "PLACEMENTS", text = ${JSON.stringify(placements)}),
     (name = "INSECURE_COOKIE", text = "${insecureCookie}"),
-    (name = "ORIGIN", service = "origin"),
+    (name = "ORIGIN", service = "origin"),${collectAddress ? `
+    (name = "COLLECT_URL", text = ${JSON.stringify(collectUrl)}),
+    (name = "COLLECTOR", service = "collector"),` : ""}
   ],
   compatibilityDate = "${COMPATIBILITY_DATE}",
 );

@@ -21,6 +21,7 @@
 //   PLACEMENTS                comma-separated placements to decide (default "homepage")
 //   ORIGIN                    service binding to the origin (default: the request's own origin)
 //   COLLECT_URL               optional: where measurement events are posted (with analytics consent)
+//   COLLECTOR                 optional service binding that receives them (default: ORIGIN)
 //   INSECURE_COOKIE           "true" only for plain-http local runs: the cookie without `Secure`
 import { Engine } from "opmaat";
 
@@ -69,23 +70,26 @@ async function personalise(request, page, env, ctx) {
 
   const started = performance.now();
   const { profile: snapshot, context } = visitorProfile(visitor, request);
-  const profile = engine.profile(snapshot);
   const placements = (env.PLACEMENTS ?? DEFAULT_PLACEMENTS).split(",").map((p) => p.trim()).filter(Boolean);
-  const decisions = engine.decideAllFor(profile, { placements, context, ledger: visitor.ledger, now });
   const allowed = new Set(engine.allowedLinkHosts.map((h) => h.toLowerCase()));
   const banners = new Map();
   const measurement = [];
   let ledger = visitor.ledger;
-  for (const decision of decisions) {
-    for (const warning of decision.warnings) log("ledger_reset", null, { warning });
-    for (const slot of decision.slots) {
-      const { html, problems } = bannerHtml(slot, { origin: url.origin, allowed, returnTo: url.pathname + url.search });
-      for (const p of problems) log("creative_left_out", null, { problem: p });
-      banners.set(`${decision.placement.id}:${slot.position}`, { html, proposition: slot.proposition });
-      const recorded = engine.recordFor(profile, ledger, { event: "impression", token: slot.token, now });
-      ledger = recorded.ledger;
-      measurement.push(...recorded.measurement);
+  const profile = engine.profile(snapshot);
+  try {
+    for (const decision of engine.decideAllFor(profile, { placements, context, ledger, now })) {
+      for (const warning of decision.warnings) log("ledger_reset", null, { warning });
+      for (const slot of decision.slots) {
+        const { html, problems } = bannerHtml(slot, { origin: url.origin, allowed, returnTo: url.pathname + url.search });
+        for (const p of problems) log("creative_left_out", null, { problem: p });
+        banners.set(`${decision.placement.id}:${slot.position}`, { html, proposition: slot.proposition });
+        const recorded = engine.recordFor(profile, ledger, { event: "impression", token: slot.token, now });
+        ledger = recorded.ledger;
+        measurement.push(...recorded.measurement);
+      }
     }
+  } finally {
+    profile.free(); // Wasm memory: not left to the garbage collector under load
   }
   timing.push(`opmaat;dur=${milliseconds(started)};desc="decide"`);
   const cookie = await encodeVisitor({ ...visitor, ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" });
@@ -111,35 +115,43 @@ async function personalise(request, page, env, ctx) {
   return rewriter.transform(new Response(page.body, { status: page.status, statusText: page.statusText, headers }));
 }
 
-/** "Not interested" (a form POST) or a click (a GET that redirects): recorded in the cookie. */
+/**
+ * "Not interested" (a form POST) or a click (a GET that redirects): recorded in the visitor's
+ * cookie. Only a visitor with a valid cookie is recorded, and only from the site's own pages: a
+ * request from another site (`Sec-Fetch-Site: cross-site`) or without the cookie would otherwise
+ * replace the visitor's cookie, and their ledger with it.
+ */
 async function respondTo(event, request, env, ctx) {
   const url = new URL(request.url);
-  let token = null;
+  if (event === "dismiss" && request.method !== "POST") {
+    return new Response("POST the dismissal form here\n", { status: 405, headers: { allow: "POST" } });
+  }
   let location = "/";
   let setCookie = null;
   try {
-    if (event === "dismiss") {
-      if (request.method !== "POST") return new Response("POST the dismissal form here\n", { status: 405, headers: { allow: "POST" } });
-      const form = await readForm(request);
-      token = form.get("token");
-      location = returnPath(form.get("return"));
-    } else {
-      token = url.searchParams.get("token");
-    }
-    const now = Date.now();
-    const key = await visitorKey(env);
+    const form = event === "dismiss" ? await readForm(request) : url.searchParams;
+    const token = form.get("token");
+    if (event === "dismiss") location = returnPath(form.get("return"));
     const engine = await currentEngine(env, ctx, url.origin, []);
     if (event === "click") {
-      const target = token && clickTarget(url.searchParams.get("to"), token, url.origin, new Set(engine.allowedLinkHosts.map((h) => h.toLowerCase())));
+      const target = token && clickTarget(form.get("to"), token, url.origin, new Set(engine.allowedLinkHosts.map((h) => h.toLowerCase())));
       if (!target) throw Object.assign(new Error("the click's link is not one a banner may carry"), { code: "invalid_argument" });
       location = target.href;
     }
-    if (typeof token !== "string" || token === "") throw Object.assign(new Error("no token"), { code: "invalid_argument" });
-    const { visitor } = await readVisitor(request.headers.get("cookie"), key, now);
-    const { profile } = visitorProfile(visitor, request);
-    const recorded = engine.recordFor(engine.profile(profile), visitor.ledger, { event, token, now });
-    send(recorded.measurement, env, ctx, url.origin);
-    setCookie = (await encodeVisitor({ ...visitor, ledger: recorded.ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" })).setCookie;
+    if (!token) throw Object.assign(new Error("no token"), { code: "invalid_argument" });
+    if (request.headers.get("sec-fetch-site") === "cross-site") throw Object.assign(new Error("sent from another site"), { code: "cross_site" });
+    const now = Date.now();
+    const key = await visitorKey(env);
+    const { visitor, problem } = await readVisitor(request.headers.get("cookie"), key, now);
+    if (visitor.isNew) throw Object.assign(new Error(`no valid visitor cookie (${problem ?? "none"})`), { code: "no_visitor" });
+    const profile = engine.profile(visitorProfile(visitor, request).profile);
+    try {
+      const recorded = engine.recordFor(profile, visitor.ledger, { event, token, now });
+      send(recorded.measurement, env, ctx, url.origin);
+      setCookie = (await encodeVisitor({ ...visitor, ledger: recorded.ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" })).setCookie;
+    } finally {
+      profile.free();
+    }
   } catch (error) {
     // The visitor still gets where they were going; only the response is not remembered.
     log(`${event}_not_recorded`, error, { path: url.pathname });
@@ -215,7 +227,7 @@ async function visitorKey(env) {
 
 function send(events, env, ctx, origin) {
   if (!env.COLLECT_URL || events.length === 0) return;
-  const post = upstream(env).fetch(new Request(new URL(env.COLLECT_URL, origin), {
+  const post = (env.COLLECTOR ?? upstream(env)).fetch(new Request(new URL(env.COLLECT_URL, origin), {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(events),
   }));
   ctx.waitUntil(post.then((r) => { if (!r.ok) log("collect_failed", null, { status: r.status }); }, (e) => log("collect_failed", e)));
