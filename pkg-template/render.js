@@ -22,6 +22,8 @@ export const TOKEN_PARAMETER = "opmaat";
 const VISIBLE_SHARE = 0.5;
 /** Each slot element's own default content, taken the first time a banner replaces it. */
 const defaultsOf = new WeakMap();
+/** Per root, the impression observer of each placement rendered there: replaced with the placement. */
+const observersOf = new WeakMap();
 
 /** "small" or "large" for the decision's context, from the viewport's width. */
 export function formFactorFor(win = globalThis.window) {
@@ -68,6 +70,10 @@ export function renderSlots(decision, root, { engine, profile, store = localStor
       }, { threshold: VISIBLE_SHARE })
     : null;
 
+  // Rendering a placement again: the banners it had go, and so does what watched them.
+  if (!observersOf.has(root)) observersOf.set(root, new Map());
+  observersOf.get(root).get(decision.placement.id)?.disconnect();
+  if (observer) observersOf.get(root).set(decision.placement.id, observer);
   for (const element of root.querySelectorAll(`[data-opmaat-slot^="${CSS.escape(`${decision.placement.id}:`)}"]`)) {
     restoreDefault(element);
   }

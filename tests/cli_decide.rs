@@ -160,4 +160,8 @@ fn decide_replays_with_the_customer_s_ledger() {
     let reset: Value = serde_json::from_str(&ok(&dir, &with_ledger)).unwrap();
     assert_eq!(reset["warnings"], serde_json::json!(["ledger_corrupt"]));
     assert_eq!(reset["slots"], first["slots"]);
+    let plain: Vec<&str> = with_ledger.iter().copied().filter(|a| *a != "--json").collect();
+    let out = run(&dir, &plain);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("warning[ledger_corrupt]: the ledger could not be read"), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -20,14 +20,14 @@ export function personas() {
 }
 
 /** The native CLI's decision (with its trace) for one placement, from the bundle of this run. */
-export function nativeDecision({ placement, profile, context = {}, now, ledger }) {
+export function nativeDecision({ placement, profile, context = {}, now, ledger, bundle = bundleFile }) {
   const scratch = mkdtempSync(join(tmpdir(), "opmaat-native-"));
   const file = (name, text) => {
     writeFileSync(join(scratch, name), text);
     return join(scratch, name);
   };
   return JSON.parse(execFileSync(join(root, "target", "debug", "opmaat"), [
-    "decide", "--bundle", bundleFile, "--pub", keys.a.publicKey, "--placement", placement,
+    "decide", "--bundle", bundle, "--pub", keys.a.publicKey, "--placement", placement,
     "--profile", file("profile.json", JSON.stringify(profile)), "--context", file("context.json", JSON.stringify(context)),
     ...(ledger ? ["--ledger", file("ledger.txt", ledger)] : []), "--now", now, "--json",
   ], { encoding: "utf8" }));

@@ -41,9 +41,17 @@ export async function runPage({ placements, audience }) {
     Object.assign(state, { edge: true, ready: true });
     return;
   }
-  const [personas, customers, trustedKeys] = await Promise.all([
-    getJson(PERSONAS_URL), audience === "logged_in" ? getJson(CUSTOMERS_URL) : {}, getJson(TRUSTED_KEYS_URL),
-  ]);
+  let personas, customers, trustedKeys;
+  try {
+    [personas, customers, trustedKeys] = await Promise.all([
+      getJson(PERSONAS_URL), audience === "logged_in" ? getJson(CUSTOMERS_URL) : {}, getJson(TRUSTED_KEYS_URL),
+    ]);
+  } catch (e) {
+    // Not the demo server (the edge's static origin has no personas): the defaults stay.
+    status(`Op Maat demo: ${e.message}; de pagina toont haar standaardinhoud.`, true);
+    state.ready = true;
+    return;
+  }
   // As the engine reads a snapshot: `loggedIn` defaults to whether there is an id.
   const offered = personas.filter((p) => (p.profile.loggedIn ?? Boolean(p.profile.id)) === (audience === "logged_in"));
   const chooser = personaChooser(offered);
@@ -66,10 +74,13 @@ export async function runPage({ placements, audience }) {
   if (!fromLastGood) status(`Bundel ${engine.bundleId} v${engine.version} geverifieerd (sleutel ${engine.keyId}).`);
   const beacon = new opmaat.Beacon({ url: "/collect" });
 
+  let profile = null;
   const decideAndRender = () => {
     const persona = chooser.current();
     const snapshot = audience === "logged_in" ? persona.profile : { ...persona.profile, id: visitorId() };
-    const profile = engine.profile(snapshot);
+    // The banners of the previous profile go now, and with them the last use of its handle.
+    const previous = profile;
+    profile = engine.profile(snapshot);
     const store = opmaat.localStorageLedger(`opmaat.ledger.${persona.file}`);
     const visit = persona.decisions.find((d) => placements.includes(d.placement))?.context ?? {};
     const context = {
@@ -83,6 +94,7 @@ export async function runPage({ placements, audience }) {
       const { problems } = opmaat.renderSlots(decision, document, { engine, profile, store, beacon });
       for (const problem of problems) report(Object.assign(new Error(problem), { code: "render" }));
     }
+    previous?.free();
     Object.assign(state, { profile: snapshot, context, decisions });
     showWhy(decisions);
   };

@@ -209,6 +209,7 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Decide(args) => {
             let d = decision(&args)?;
+            print_warnings(&d);
             if args.json {
                 print_json(&d)
             } else {
@@ -218,6 +219,7 @@ fn run(command: Command) -> Result<()> {
         }
         Command::Explain(args) => {
             let d = decision(&args)?;
+            print_warnings(&d);
             if args.json {
                 print_json(&d)
             } else {
@@ -348,6 +350,19 @@ fn decision(args: &DecideArgs) -> Result<Decision> {
     let mut decision = engine.decide(&DecideRequest { placement: &args.placement, profile: &profile, context: &context, ledger: ledger.as_ref(), now })?;
     decision.warnings.extend(warning.map(|w| w.code().to_string()));
     Ok(decision)
+}
+
+/// The problems that did not stop the decision, on stderr (they are in the JSON too).
+fn print_warnings(d: &Decision) {
+    for code in &d.warnings {
+        let what = match code.as_str() {
+            "ledger_corrupt" => "the ledger could not be read; decided as for a customer without one",
+            "ledger_foreign" => "the ledger belongs to another catalogue; decided as for a customer without one",
+            "ledger_version" => "the ledger is of a newer format; decided as for a customer without one",
+            _ => "see the decision's warnings",
+        };
+        eprintln!("warning[{code}]: {what}");
+    }
 }
 
 fn print_json(d: &Decision) -> Result<()> {

@@ -1,19 +1,19 @@
 // The edge-personalised homepage in real headless Chromium, through workerd: the banner is in the
-// HTML as it arrives (the page's script sees it was decided at the edge and leaves it), "not
-// interested" is a plain form post that brings the visitor back without that banner, and the
-// page has no console errors. A screenshot goes to test-artifacts/ (not committed).
+// HTML as it arrives (the page's script sees it was decided at the edge and leaves it), its
+// impression counts when the browser renders it, "not interested" is a plain form post that
+// brings the visitor back without that banner, and the page has no console errors. A screenshot goes to test-artifacts/ (not committed).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
-import { fixtures, keys, root } from "../personas.mjs";
+import { keys, root } from "../personas.mjs";
 import { launchChromium } from "../browser/harness.mjs";
-import { startEdge } from "./harness.mjs";
+import { cookiePayload, edgeBundle, signedVisitorCookie, startEdge } from "./harness.mjs";
 
 let edge, browser;
 before(async () => {
-  edge = await startEdge({ bundles: fixtures, bundleUrl: "/bundles/sample-a.opb", trustedKeys: JSON.stringify({ [keys.a.keyId]: keys.a.publicKey }) });
+  edge = await startEdge({ bundles: dirname(edgeBundle()), trustedKeys: JSON.stringify({ [keys.a.keyId]: keys.a.publicKey }) });
   browser = await launchChromium();
 });
 after(async () => {
@@ -26,6 +26,9 @@ test("decided at the edge, dismissed with a form post, no console errors", async
   const errors = [];
   context.on("weberror", (e) => errors.push(e.error().message));
   context.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  // A returning visitor outside the holdout group, whose homepage shows green savings.
+  const [name, value] = (await signedVisitorCookie()).split("=");
+  await context.addCookies([{ name, value, url: edge.base }]);
   const page = await context.newPage();
   const response = await page.goto(`${edge.base}/`);
   assert.match(await response.headerValue("server-timing"), /opmaat;dur=/);
@@ -34,6 +37,10 @@ test("decided at the edge, dismissed with a form post, no console errors", async
   assert.equal(await page.getAttribute(slot, "data-opmaat-rendered"), "edge");
   assert.equal(await page.getAttribute(slot, "data-opmaat-proposition"), "green-savings");
   assert.equal(await page.evaluate(() => window.opmaatDemo.edge), true, "the page's script left the edge's banner alone");
+  // The banner was rendered in view: its pixel loaded, and the impression is in the cookie.
+  await page.waitForLoadState("networkidle");
+  const ledger = async () => cookiePayload(`opmaat_v=${(await context.cookies()).find((c) => c.name === "opmaat_v").value}`).l;
+  assert.ok(await ledger(), "the impression is in the ledger");
   mkdirSync(join(root, "test-artifacts"), { recursive: true });
   await page.screenshot({ path: join(root, "test-artifacts", "edge-homepage-desktop.png") });
 

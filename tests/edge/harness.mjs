@@ -1,18 +1,37 @@
 // What the edge suites share: the real workerd from npm, started on a free loopback port with a
 // config written by www/edge/config.mjs (the one the committed config.capnp comes from), its log
 // lines collected, and the visitor cookie read back the way the worker reads it.
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { edgeConfig } from "../../www/edge/config.mjs";
-import { root } from "../personas.mjs";
+import { cookieKey, encodeVisitor } from "../../www/edge/visitor.js";
+import { fixtures, root } from "../personas.mjs";
 
 export const WORKERD = join(root, "node_modules", ".bin", "workerd");
 /** The tests' cookie key: a development key, never a real one. */
 export const TEST_COOKIE_KEY = "test-only-cookie-key-0123456789abcdef-not-secret";
+
+const DAY_MS = 86_400_000;
+/** How long a test waits for a line in workerd's log. */
+const LOG_WAIT_MS = 5000;
+
+/**
+ * The sample catalogue signed with the fixtures' key "a" as a bundle file, valid from a month ago
+ * for half a year: workerd decides by the real clock, which no test can set. `change` edits the
+ * catalogue first (`version` and all).
+ */
+export function edgeBundle(change = (catalogue) => catalogue) {
+  const catalogue = JSON.parse(readFileSync(join(root, "www/catalogue.json"), "utf8"));
+  catalogue.valid = { from: new Date(Date.now() - 30 * DAY_MS).toISOString(), until: new Date(Date.now() + 180 * DAY_MS).toISOString() };
+  const dir = mkdtempSync(join(tmpdir(), "opmaat-edge-bundle-"));
+  writeFileSync(join(dir, "catalogue.json"), JSON.stringify(change(catalogue)));
+  execFileSync(join(root, "target/debug/opmaat"), ["build", join(dir, "catalogue.json"), "--key", join(fixtures, "a.key"), "--out", join(dir, "bank-nl-web.opb")]);
+  return join(dir, "bank-nl-web.opb");
+}
 
 async function freePort() {
   const server = createServer();
@@ -45,6 +64,15 @@ export async function startEdge(options = {}) {
   }
   child.on("exit", (code) => { exited = code; });
   const base = `http://127.0.0.1:${port}`;
+  /** The JSON log lines the worker wrote so far, parsed. */
+  const events = () => logs.flatMap((l) => {
+    try {
+      const line = JSON.parse(l.slice(l.indexOf("{")));
+      return line.opmaat ? [line] : [];
+    } catch {
+      return [];
+    }
+  });
   for (;;) {
     if (exited !== null) throw new Error(`workerd exited with ${exited}:\n${logs.join("\n")}`);
     try {
@@ -57,9 +85,31 @@ export async function startEdge(options = {}) {
   return {
     base, logs, pid: child.pid, startedIn: performance.now() - started,
     /** The JSON log lines the worker wrote, parsed. */
-    events: () => logs.flatMap((l) => { try { const j = JSON.parse(l.slice(l.indexOf("{"))); return j.opmaat ? [j] : []; } catch { return []; } }),
+    events,
+    /** Resolves to the first logged event that `matches`; the log reaches us through a pipe, a moment later. */
+    async waitForEvent(matches, what = "the expected log line") {
+      for (let waited = 0; waited < LOG_WAIT_MS; waited += 10) {
+        const hit = events().find(matches);
+        if (hit) return hit;
+        await new Promise((ok) => setTimeout(ok, 10));
+      }
+      throw new Error(`workerd did not log ${what}; its log:\n${logs.join("\n")}`);
+    },
     stop: () => new Promise((ok) => { if (exited !== null) return ok(); child.once("exit", ok); child.kill(); }),
   };
+}
+
+/**
+ * A returning visitor the tests can count on: not in the sample catalogue's 2% holdout group
+ * (which sees no sales), so the homepage shows them green savings. New visitors get random ids,
+ * and 1 in 50 of them is held out.
+ */
+export const STEADY_VISITOR = "v-abcdefghijklmnop";
+
+/** The `name=value` of a visitor cookie signed with the tests' key. */
+export async function signedVisitorCookie(id = STEADY_VISITOR, { topics = [], ledger, at = Date.now() } = {}) {
+  const { setCookie } = await encodeVisitor({ id, topics, ledger }, await cookieKey(TEST_COOKIE_KEY), at);
+  return setCookie.split(";")[0];
 }
 
 /** The visitor cookie's `name=value` from a response's Set-Cookie headers, or undefined. */

@@ -6,10 +6,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import autocannon from "autocannon";
 
-import { fixtures, keys } from "../personas.mjs";
-import { cookiePayload, shownIn, startEdge, visitorCookie } from "./harness.mjs";
+import { keys } from "../personas.mjs";
+import { cookiePayload, edgeBundle, shownIn, startEdge, visitorCookie } from "./harness.mjs";
 
 const LOAD_SECONDS = Number(process.env.OPMAAT_EDGE_LOAD_SECONDS ?? 30);
 const CONNECTIONS = 10;
@@ -23,7 +24,7 @@ function cpuSeconds(pid) {
 }
 
 test(`${LOAD_SECONDS} s of load on loopback: no errors; figures reported`, async (t) => {
-  const edge = await startEdge({ embed: null, bundles: fixtures, bundleUrl: "/bundles/sample-a.opb", trustedKeys: JSON.stringify({ [keys.a.keyId]: keys.a.publicKey }) });
+  const edge = await startEdge({ embed: null, bundles: dirname(edgeBundle()), trustedKeys: JSON.stringify({ [keys.a.keyId]: keys.a.publicKey }) });
   try {
     const first = performance.now();
     const response = await fetch(`${edge.base}/`, { headers: { accept: "text/html" } });

@@ -7,12 +7,16 @@
 // - the call to action goes through CLICK_PATH, which records the click in the visitor's cookie
 //   and redirects to the creative's link with the slot's token (`opmaat` parameter) for the form
 //   behind it to pre-fill;
-// - "not interested" is a plain form POST to DISMISS_PATH: it works without any script.
+// - "not interested" is a plain form POST to DISMISS_PATH: it works without any script;
+// - the impression is a lazily loaded 1×1 image from SEEN_PATH: counted when a browser actually
+//   renders the banner near the viewport, not when the edge merely served it.
 
 /** Where the worker records a click and redirects to the call to action's link. */
 export const CLICK_PATH = "/opmaat/click";
 /** Where "not interested" is posted. */
 export const DISMISS_PATH = "/opmaat/dismiss";
+/** The impression pixel. */
+export const SEEN_PATH = "/opmaat/seen";
 /** The link parameter that carries the slot's token. */
 export const TOKEN_PARAMETER = "opmaat";
 
@@ -70,6 +74,7 @@ export function bannerHtml(slot, { origin, allowed, returnTo }) {
     + `<input type="hidden" name="token" value="${escapeHtml(slot.token)}">`
     + `<input type="hidden" name="return" value="${escapeHtml(returnTo)}">`
     + `<button type="submit" class="opmaat-dismiss">${label}</button></form>`);
+  parts.push(`<img class="opmaat-seen" src="${SEEN_PATH}?token=${encodeURIComponent(slot.token)}" width="1" height="1" alt="" loading="lazy">`);
   const html = `<article class="opmaat-banner opmaat-${escapeHtml(c.formFactor)}" lang="${escapeHtml(c.locale)}" data-opmaat-token="${escapeHtml(slot.token)}">${parts.join("")}</article>`;
   return { html, problems };
 }
@@ -85,7 +90,18 @@ export function clickTarget(to, token, origin, allowed) {
   return url;
 }
 
-/** A same-origin path to come back to after "not interested": never another site. */
-export function returnPath(value) {
-  return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\") ? value : "/";
+/**
+ * The same-origin path (with its query) to come back to after "not interested", or "/": the
+ * value is resolved as the browser would resolve it (tabs and newlines dropped, backslashes as
+ * slashes), so nothing that leads to another site, and nothing a header cannot carry, gets out.
+ */
+export function returnPath(value, origin) {
+  if (typeof value !== "string" || !value.startsWith("/")) return "/";
+  let url;
+  try {
+    url = new URL(value, origin);
+  } catch {
+    return "/";
+  }
+  return url.origin === origin ? url.pathname + url.search : "/";
 }

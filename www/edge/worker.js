@@ -4,9 +4,9 @@
 // Per request: the visitor from their signed cookie (visitor.js) and the request → the anonymous
 // profile and context → the engine decides every configured placement → the origin's page is
 // streamed through HTMLRewriter, each `data-opmaat-slot` element filled with its banner (escaped,
-// banner.js) → the updated cookie is set. A served banner counts as an impression (there is no
-// script on the page to see it). "Not interested" and clicks come back to the worker
-// (DISMISS_PATH, CLICK_PATH) and land in the cookie's ledger.
+// banner.js) → the updated cookie is set. The responses come back to the worker and land in the
+// cookie's ledger: the impression when the browser loads the banner's lazy 1×1 image (SEEN_PATH),
+// "not interested" as a form post (DISMISS_PATH), the click through CLICK_PATH.
 //
 // Fail open: whatever goes wrong with personalisation (no bundle, a bundle that does not verify,
 // an engine error, a bad cookie key) serves the origin's page unchanged, logs why, and is never a
@@ -25,19 +25,24 @@
 //   INSECURE_COOKIE           "true" only for plain-http local runs: the cookie without `Secure`
 import { Engine } from "opmaat";
 
-import { CLICK_PATH, DISMISS_PATH, bannerHtml, clickTarget, returnPath } from "./banner.js";
+import { CLICK_PATH, DISMISS_PATH, SEEN_PATH, bannerHtml, clickTarget, returnPath } from "./banner.js";
 import { cookieKey, encodeVisitor, readVisitor, visitorProfile, withTopic } from "./visitor.js";
 
 const DEFAULT_PLACEMENTS = "homepage";
 const DEFAULT_REVALIDATE_SECONDS = 60;
 /** Largest "not interested" form the worker reads. */
 const MAX_FORM_BYTES = 4096;
-/** What a personalised page varies by, for every cache on the way. */
-const VARY = "Cookie, Accept-Language, Sec-CH-UA-Mobile";
+/** What a personalised page varies by, for every cache on the way (User-Agent: the mobile fallback). */
+const VARY = ["Cookie", "Accept-Language", "Sec-CH-UA-Mobile", "User-Agent"];
+/** After a failed first load, how long requests fail open at once before the bundle is fetched again. */
+const NO_BUNDLE_RETRY_MS = 5000;
+/** A transparent 1×1 GIF: the impression pixel's answer. */
+const PIXEL = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (c) => c.charCodeAt(0));
 
 // Kept per isolate: the verified bundle, the cookie key.
 let bundle = null; // { engine, etag, lastModified, checkedAt, source }
 let refreshing = null;
+let noBundleSince = 0;
 let keyFor = { secret: null, key: null };
 
 export default {
@@ -45,6 +50,7 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === DISMISS_PATH) return respondTo("dismiss", request, env, ctx);
     if (url.pathname === CLICK_PATH) return respondTo("click", request, env, ctx);
+    if (url.pathname === SEEN_PATH) return respondTo("impression", request, env, ctx);
     const personalisable = request.method === "GET" && wantsHtml(request);
     // A personalised page is never answered "not modified" from the origin's validators.
     const page = await upstream(env).fetch(personalisable ? withoutValidators(request) : request);
@@ -73,42 +79,39 @@ async function personalise(request, page, env, ctx) {
   const placements = (env.PLACEMENTS ?? DEFAULT_PLACEMENTS).split(",").map((p) => p.trim()).filter(Boolean);
   const allowed = new Set(engine.allowedLinkHosts.map((h) => h.toLowerCase()));
   const banners = new Map();
-  const measurement = [];
-  let ledger = visitor.ledger;
   const profile = engine.profile(snapshot);
   try {
-    for (const decision of engine.decideAllFor(profile, { placements, context, ledger, now })) {
+    for (const decision of engine.decideAllFor(profile, { placements, context, ledger: visitor.ledger, now })) {
       for (const warning of decision.warnings) log("ledger_reset", null, { warning });
       for (const slot of decision.slots) {
         const { html, problems } = bannerHtml(slot, { origin: url.origin, allowed, returnTo: url.pathname + url.search });
         for (const p of problems) log("creative_left_out", null, { problem: p });
         banners.set(`${decision.placement.id}:${slot.position}`, { html, proposition: slot.proposition });
-        const recorded = engine.recordFor(profile, ledger, { event: "impression", token: slot.token, now });
-        ledger = recorded.ledger;
-        measurement.push(...recorded.measurement);
       }
     }
   } finally {
     profile.free(); // Wasm memory: not left to the garbage collector under load
   }
   timing.push(`opmaat;dur=${milliseconds(started)};desc="decide"`);
-  const cookie = await encodeVisitor({ ...visitor, ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" });
+  const cookie = await encodeVisitor(visitor, key, now, { secure: env.INSECURE_COOKIE !== "true" });
   if (cookie.dropped.length) log("cookie_trimmed", null, { dropped: cookie.dropped });
-  send(measurement, env, ctx, url.origin);
 
   const headers = new Headers(page.headers);
   for (const name of ["content-length", "etag", "last-modified", "expires"]) headers.delete(name);
   headers.set("cache-control", "private, no-cache");
-  headers.set("vary", VARY);
+  const vary = (headers.get("vary") ?? "").split(",").map((v) => v.trim()).filter(Boolean);
+  headers.set("vary", [...new Set([...vary, ...VARY])].join(", "));
   headers.set("accept-ch", "Sec-CH-UA-Mobile");
   headers.append("server-timing", timing.join(", "));
   headers.append("set-cookie", cookie.setCookie);
   const rewriter = new HTMLRewriter().on("[data-opmaat-slot]", {
     element(element) {
-      const banner = banners.get(element.getAttribute("data-opmaat-slot"));
-      if (!banner) return; // unfilled: the origin's default content stays
-      element.setInnerContent(banner.html, { html: true });
+      // Decided here, filled or not (unfilled, the origin's default content stays): the page's
+      // own script leaves it alone.
       element.setAttribute("data-opmaat-rendered", "edge");
+      const banner = banners.get(element.getAttribute("data-opmaat-slot"));
+      if (!banner) return;
+      element.setInnerContent(banner.html, { html: true });
       element.setAttribute("data-opmaat-proposition", banner.proposition);
     },
   });
@@ -116,10 +119,11 @@ async function personalise(request, page, env, ctx) {
 }
 
 /**
- * "Not interested" (a form POST) or a click (a GET that redirects): recorded in the visitor's
- * cookie. Only a visitor with a valid cookie is recorded, and only from the site's own pages: a
- * request from another site (`Sec-Fetch-Site: cross-site`) or without the cookie would otherwise
- * replace the visitor's cookie, and their ledger with it.
+ * A response to a banner, recorded in the visitor's cookie: the impression (the banner's pixel
+ * was loaded), "not interested" (a form POST that returns to the page) or a click (redirected to
+ * the banner's link with the token). Only a visitor with a valid cookie is recorded, and only from
+ * the site's own pages: a request from another site (`Sec-Fetch-Site: cross-site`) or without the
+ * cookie would otherwise replace the visitor's cookie, and their ledger with it.
  */
 async function respondTo(event, request, env, ctx) {
   const url = new URL(request.url);
@@ -131,7 +135,11 @@ async function respondTo(event, request, env, ctx) {
   try {
     const form = event === "dismiss" ? await readForm(request) : url.searchParams;
     const token = form.get("token");
-    if (event === "dismiss") location = returnPath(form.get("return"));
+    if (event === "dismiss") location = returnPath(form.get("return"), url.origin);
+    const now = Date.now();
+    const key = await visitorKey(env);
+    const { visitor, problem } = await readVisitor(request.headers.get("cookie"), key, now);
+    // The engine is used only between here and the next await: a refresh may free it after that.
     const engine = await currentEngine(env, ctx, url.origin, []);
     if (event === "click") {
       const target = token && clickTarget(form.get("to"), token, url.origin, new Set(engine.allowedLinkHosts.map((h) => h.toLowerCase())));
@@ -140,33 +148,48 @@ async function respondTo(event, request, env, ctx) {
     }
     if (!token) throw Object.assign(new Error("no token"), { code: "invalid_argument" });
     if (request.headers.get("sec-fetch-site") === "cross-site") throw Object.assign(new Error("sent from another site"), { code: "cross_site" });
-    const now = Date.now();
-    const key = await visitorKey(env);
-    const { visitor, problem } = await readVisitor(request.headers.get("cookie"), key, now);
     if (visitor.isNew) throw Object.assign(new Error(`no valid visitor cookie (${problem ?? "none"})`), { code: "no_visitor" });
     const profile = engine.profile(visitorProfile(visitor, request).profile);
+    let recorded;
     try {
-      const recorded = engine.recordFor(profile, visitor.ledger, { event, token, now });
-      send(recorded.measurement, env, ctx, url.origin);
-      setCookie = (await encodeVisitor({ ...visitor, ledger: recorded.ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" })).setCookie;
+      recorded = engine.recordFor(profile, visitor.ledger, { event, token, now });
     } finally {
       profile.free();
     }
+    send(recorded.measurement, env, ctx, url.origin);
+    setCookie = (await encodeVisitor({ ...visitor, ledger: recorded.ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" })).setCookie;
   } catch (error) {
     // The visitor still gets where they were going; only the response is not remembered.
     log(`${event}_not_recorded`, error, { path: url.pathname });
   }
-  const headers = new Headers({ location, "cache-control": "no-store" });
+  const headers = new Headers({ "cache-control": "no-store" });
   if (setCookie) headers.append("set-cookie", setCookie);
+  if (event === "impression") {
+    headers.set("content-type", "image/gif");
+    return new Response(PIXEL, { status: 200, headers });
+  }
+  headers.set("location", location);
   return new Response(null, { status: 303, headers });
 }
 
+/** The urlencoded form in the body, read up to MAX_FORM_BYTES (more is refused, not buffered). */
 async function readForm(request) {
-  const length = Number(request.headers.get("content-length") ?? "0");
-  if (length > MAX_FORM_BYTES) throw Object.assign(new Error(`form over ${MAX_FORM_BYTES} bytes`), { code: "too_large" });
-  const text = await request.text();
-  if (text.length > MAX_FORM_BYTES) throw Object.assign(new Error(`form over ${MAX_FORM_BYTES} bytes`), { code: "too_large" });
-  return new URLSearchParams(text);
+  const tooLarge = () => Object.assign(new Error(`form over ${MAX_FORM_BYTES} bytes`), { code: "too_large" });
+  if (Number(request.headers.get("content-length") ?? "0") > MAX_FORM_BYTES) throw tooLarge();
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of request.body ?? []) {
+    size += chunk.byteLength;
+    if (size > MAX_FORM_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new URLSearchParams(new TextDecoder().decode(bytes));
 }
 
 /**
@@ -186,11 +209,15 @@ async function currentEngine(env, ctx, origin, timing) {
     return bundle.engine;
   }
   if (!env.BUNDLE_URL) throw Object.assign(new Error("neither BUNDLE nor BUNDLE_URL is bound"), { code: "no_bundle" });
+  if (!bundle && !refreshing && Date.now() - noBundleSince < NO_BUNDLE_RETRY_MS) {
+    throw Object.assign(new Error(`no bundle could be loaded; trying again ${NO_BUNDLE_RETRY_MS} ms after the last try`), { code: "no_bundle" });
+  }
   const maxAge = 1000 * Number(env.BUNDLE_REVALIDATE_SECONDS ?? DEFAULT_REVALIDATE_SECONDS);
   if (!bundle || Date.now() - bundle.checkedAt >= maxAge) {
     refreshing ??= refresh(env, origin, trustedKeys, timing).finally(() => { refreshing = null; });
+    // Kept alive even if the request that started it goes away: others may be waiting on it.
+    ctx.waitUntil(refreshing.catch(() => {}));
     if (!bundle) await refreshing;
-    else ctx.waitUntil(refreshing.catch(() => {}));
   }
   if (!bundle) throw Object.assign(new Error("no bundle could be loaded"), { code: "no_bundle" });
   return bundle.engine;
@@ -200,7 +227,7 @@ async function refresh(env, origin, trustedKeys, timing) {
   const url = new URL(env.BUNDLE_URL, origin);
   const headers = {};
   if (bundle?.etag) headers["if-none-match"] = bundle.etag;
-  if (bundle?.lastModified) headers["if-modified-since"] = bundle.lastModified;
+  else if (bundle?.lastModified) headers["if-modified-since"] = bundle.lastModified;
   try {
     const response = await upstream(env).fetch(new Request(url, { headers }));
     if (response.status === 304 && bundle) {
@@ -212,11 +239,19 @@ async function refresh(env, origin, trustedKeys, timing) {
     const started = performance.now();
     const engine = Engine.load(bytes, { trustedKeys: trustedKeys(), ...(bundle ? { minVersion: bundle.engine.version } : {}) });
     timing.push(`opmaat-bundle;dur=${milliseconds(started)};desc="verify"`);
+    const replaced = bundle?.engine;
     bundle = { engine, etag: response.headers.get("etag"), lastModified: response.headers.get("last-modified"), checkedAt: Date.now(), source: url.pathname };
+    // Every request uses the engine only synchronously after getting it, so none holds the old one now.
+    replaced?.free();
+    log("bundle_loaded", null, { url: url.pathname, version: engine.version });
   } catch (error) {
     log(bundle ? "bundle_kept" : "no_bundle", error, { url: url.pathname });
-    if (bundle) bundle.checkedAt = Date.now(); // try again after the next interval, not on every request
-    else throw error;
+    if (bundle) {
+      bundle.checkedAt = Date.now(); // try again after the next interval, not on every request
+    } else {
+      noBundleSince = Date.now();
+      throw error;
+    }
   }
 }
 
