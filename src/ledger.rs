@@ -21,6 +21,13 @@
 //! first record aged out, at a later moment than everything kept, counts once more. Tokens name
 //! one decision, so this takes a page re-rendering a decision older than the last 16 shown.
 //!
+//! ## Fitting a size
+//! A cookie has room for a few kilobytes. [`Ledger::fit`] makes the string form fit a length by
+//! forgetting what matters least first: older impressions (down to none per proposition), then
+//! whole propositions, the one whose newest event is oldest first. Clicks, dismissals and
+//! conversions stay as long as their proposition does, and the floors move up as for the bounds,
+//! so nothing forgotten counts again. Impression caps then see fewer impressions than were shown.
+//!
 //! ## Merging
 //! Two tabs, or the bank's server (a dismissal given to the call-centre agent), each hold a
 //! ledger; [`Ledger::merge`] takes the union of their events by (kind, token) — no event is lost
@@ -48,6 +55,8 @@ pub const MAX_ENTRIES: usize = 64;
 pub const RETENTION_DAYS: u32 = 400;
 /// The string form's prefix, naming the format version.
 pub const PREFIX: &str = "L1.";
+/// Impressions kept per proposition by each step of [`Ledger::fit`], most first.
+const FIT_IMPRESSIONS: [usize; 5] = [8, 4, 2, 1, 0];
 /// Longest string [`Ledger::parse`] reads; longer is treated as corrupt.
 pub const MAX_STRING_LEN: usize = 32 * 1024;
 const CHECKSUM_LEN: usize = 4;
@@ -244,6 +253,22 @@ impl Ledger {
         self.normalise(None);
     }
 
+    /// Makes the string form at most `max_len` characters long, as the module doc says (see
+    /// "Fitting a size"). Returns whether it fits: even an empty ledger takes a few characters.
+    pub fn fit(&mut self, max_len: usize) -> bool {
+        for max_impressions in FIT_IMPRESSIONS {
+            if self.serialise().len() <= max_len {
+                return true;
+            }
+            self.normalise_keeping(None, max_impressions);
+        }
+        while self.serialise().len() > max_len && !self.entries.is_empty() {
+            let stalest = self.stalest();
+            self.entries.remove(stalest);
+        }
+        self.serialise().len() <= max_len
+    }
+
     /// The events of a proposition, oldest first.
     pub fn events(&self, proposition: &str) -> &[Event] {
         let key = proposition_key(proposition);
@@ -270,6 +295,11 @@ impl Ledger {
     /// Puts the ledger in canonical form and applies the bounds of the module doc. `newest` is
     /// the newest minute known (the clock when recording); without it, the newest event's.
     fn normalise(&mut self, newest: Option<u32>) {
+        self.normalise_keeping(newest, MAX_IMPRESSIONS);
+    }
+
+    /// As `normalise`, keeping at most `max_impressions` impressions per proposition.
+    fn normalise_keeping(&mut self, newest: Option<u32>, max_impressions: usize) {
         let newest = newest
             .into_iter()
             .chain(self.entries.iter().flat_map(|e| e.events.iter().map(|ev| ev.minute)))
@@ -289,28 +319,32 @@ impl Ledger {
             }
         });
         for entry in &mut self.entries {
-            bound_entry(entry, oldest_kept);
+            bound_entry(entry, oldest_kept, max_impressions);
         }
         self.entries.retain(|e| !e.events.is_empty() || e.floors.iter().any(|&(minute, _)| minute > oldest_kept));
         while self.entries.len() > MAX_ENTRIES {
-            let stalest = self
-                .entries
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, e)| {
-                    let floor = e.floors.iter().map(|&(minute, _)| minute).max().unwrap_or(0);
-                    (e.events.last().map_or(floor, |ev| ev.minute), e.proposition)
-                })
-                .map(|(i, _)| i)
-                .unwrap_or(0);
+            let stalest = self.stalest();
             self.entries.remove(stalest);
         }
     }
+
+    /// The index of the proposition whose newest event is oldest (ties: the lower key).
+    fn stalest(&self) -> usize {
+        self.entries
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, e)| {
+                let floor = e.floors.iter().map(|&(minute, _)| minute).max().unwrap_or(0);
+                (e.events.last().map_or(floor, |ev| ev.minute), e.proposition)
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(0)
+    }
 }
 
-/// Sorts, de-duplicates and bounds one proposition's events, raising the floor past whatever
-/// it drops.
-fn bound_entry(entry: &mut Entry, oldest_kept: u32) {
+/// Sorts, de-duplicates and bounds one proposition's events (at most `max_impressions`
+/// impressions), raising the floor past whatever it drops.
+fn bound_entry(entry: &mut Entry, oldest_kept: u32, max_impressions: usize) {
     let events = &mut entry.events;
     events.sort();
     let mut seen = std::collections::BTreeSet::new();
@@ -325,7 +359,7 @@ fn bound_entry(entry: &mut Entry, oldest_kept: u32) {
             && match e.kind {
                 EventKind::Impression => {
                     impressions += 1;
-                    impressions <= MAX_IMPRESSIONS
+                    impressions <= max_impressions
                 }
                 kind => newest_of.insert(kind),
             };
@@ -537,6 +571,52 @@ mod tests {
         println!("ledger for 50 propositions: {} characters", text.len());
         assert_eq!(Ledger::parse(&text, CATALOGUE).0, l);
         assert!(text.len() < MAX_STRING_LEN);
+    }
+
+    /// A full ledger: 40 propositions with 16 impressions each, every fourth dismissed.
+    fn full() -> Ledger {
+        let mut l = Ledger::new(CATALOGUE);
+        for p in 0..40i64 {
+            let id = format!("proposition-{p}");
+            for s in 0..16 {
+                l.record(&id, EventKind::Impression, &format!("dec-{p}-{s}"), T0 + (p * 20 + s) * 3600);
+            }
+            if p % 4 == 0 {
+                l.record(&id, EventKind::Dismiss, &format!("dec-{p}-15"), T0 + (p * 20 + 15) * 3600 + 60);
+            }
+        }
+        l
+    }
+
+    #[test]
+    fn fitting_forgets_old_impressions_first_and_keeps_what_the_customer_said() {
+        let mut l = full();
+        let before = l.serialise().len();
+        assert!(l.fit(before), "what fits is left alone");
+        assert_eq!(l.serialise().len(), before);
+        assert!(l.fit(before / 3));
+        assert!(l.serialise().len() <= before / 3, "{} > {}", l.serialise().len(), before / 3);
+        assert_eq!(l.len(), 40, "every proposition is still there");
+        for p in (0..40).step_by(4) {
+            assert!(kinds(&l, &format!("proposition-{p}")).contains(&EventKind::Dismiss), "proposition-{p}");
+        }
+        // What was forgotten is not counted again.
+        assert_eq!(l.record("proposition-1", EventKind::Impression, "dec-1-0", T0 + 21 * 3600), Recorded::Stale);
+        assert_eq!(Ledger::parse(&l.serialise(), CATALOGUE).0, l);
+    }
+
+    #[test]
+    fn fitting_a_small_size_drops_the_stalest_propositions() {
+        let mut l = full();
+        assert!(l.fit(200));
+        assert!(l.serialise().len() <= 200);
+        assert!(!l.is_empty() && l.len() < 40);
+        let kept = |id: &str| l.entries().iter().any(|e| e.proposition == proposition_key(id));
+        assert!(kept("proposition-39"), "the newest stays");
+        assert!(!kept("proposition-1"), "the stalest goes");
+        let mut tiny = full();
+        assert!(!tiny.fit(5), "not even an empty ledger is that short");
+        assert!(tiny.is_empty());
     }
 }
 

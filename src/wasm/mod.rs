@@ -286,6 +286,17 @@ impl Engine {
         self.record_response(&ledger, &event, None).map_err(|e| to_js_error(&e))
     }
 
+    /// The ledger string made to fit in `maxLength` characters, for a cookie: older impressions
+    /// are forgotten first, then the stalest propositions; clicks, dismissals and conversions
+    /// stay with their proposition. A string that already fits comes back as it is (a bad one
+    /// as a fresh ledger). Check the length: not even an empty ledger fits in a handful.
+    #[wasm_bindgen(js_name = fitLedger)]
+    pub fn fit_ledger(&self, #[wasm_bindgen(unchecked_param_type = "string | undefined")] ledger: JsValue, #[wasm_bindgen(js_name = maxLength)] max_length: u32) -> Result<String, JsValue> {
+        let (mut ledger, _) = self.ledger(&ledger).map_err(|e| to_js_error(&e))?;
+        ledger.fit(max_length as usize);
+        Ok(ledger.serialise())
+    }
+
     /// As `record`, for a profile made by `engine.profile`: with its analytics consent the
     /// result carries the measurement event for the collector.
     #[wasm_bindgen(js_name = recordFor, unchecked_return_type = "Recorded")]

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { Engine } from "../../pkg/node.js";
 import { bannerHtml, clickTarget, escapeHtml, returnPath } from "../../www/edge/banner.js";
 import {
-  MAX_COOKIE_BYTES, MAX_TOPICS, VISITOR_ID, consentOf, cookieKey, encodeVisitor, isMobile, preferredLocale, readVisitor,
+  MAX_COOKIE_BYTES, MAX_LEDGER_CHARS, MAX_TOPICS, VISITOR_ID, consentOf, cookieKey, encodeVisitor, isMobile, preferredLocale, readVisitor,
   randomVisitorId, topicOf, visitorProfile, withTopic,
 } from "../../www/edge/visitor.js";
 import { bundleFile, trustedKeys } from "../personas.mjs";
@@ -44,6 +44,39 @@ test("the cookie stays under its bound: topics go first, then the ledger, and it
   assert.ok(encoded.bytes <= MAX_COOKIE_BYTES);
   const justTopics = await encodeVisitor({ ...big, topics: Array(MAX_TOPICS).fill("x".repeat(600)), ledger: undefined }, key, NOW);
   assert.deepEqual(justTopics.dropped, ["topics"]);
+});
+
+test("a ledger fitted to MAX_LEDGER_CHARS, with every topic kept, fits the cookie", async () => {
+  const ledger = `L1.${"A".repeat(MAX_LEDGER_CHARS - 3)}`;
+  const topics = Array(MAX_TOPICS).fill("investments");
+  const encoded = await encodeVisitor({ id: "v-abcdefghijklmnop", topics, ledger }, key, NOW);
+  assert.deepEqual(encoded.dropped, []);
+  assert.ok(encoded.bytes <= MAX_COOKIE_BYTES, `${encoded.bytes}`);
+});
+
+test("engine.fitLedger: older impressions go first, the dismissals stay", () => {
+  const engine = Engine.load(readFileSync(bundleFile), { trustedKeys, now: "2026-12-05T09:30:00Z" });
+  const snapshot = JSON.parse(readFileSync(new URL("../personas/student.json", import.meta.url), "utf8")).profile;
+  const profile = engine.profile(snapshot);
+  let ledger;
+  let dismissed;
+  for (let day = 0; day < 60; day++) {
+    const now = Date.parse("2026-12-01T08:00:00Z") + day * 3_600_000;
+    const decision = engine.decideFor(profile, { placement: "overview", context: { page: "/overzicht" }, ledger, now });
+    for (const slot of decision.slots) ledger = engine.recordFor(profile, ledger, { event: "impression", token: slot.token, now }).ledger;
+    if (day === 0) {
+      dismissed = decision.slots[0];
+      ledger = engine.recordFor(profile, ledger, { event: "dismiss", token: dismissed.token, now }).ledger;
+    }
+  }
+  const fitted = engine.fitLedger(ledger, 300);
+  assert.ok(ledger.length > 300 && fitted.length <= 300, `${ledger.length} → ${fitted.length}`);
+  assert.equal(engine.fitLedger(fitted, 300), fitted, "what fits is left alone");
+  const now = Date.parse("2026-12-04T08:00:00Z");
+  const next = engine.decideFor(profile, { placement: "overview", context: { page: "/overzicht" }, ledger: fitted, now, trace: true });
+  assert.equal(next.trace.find((t) => t.proposition === dismissed.proposition)?.rule, "dismiss_cooldown");
+  assert.deepEqual(next.warnings, []);
+  profile.free();
 });
 
 test("the fullest ledger a logged-off visitor gets from the sample catalogue fits the cookie", async (t) => {

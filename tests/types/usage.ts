@@ -38,6 +38,7 @@ const samePages: Decision[] = engine.decideAllFor(profile, { placements: ["overv
 const agent: Decision = engine.decideFor(profile, { placement: "agent", context: { topic: "mortgage" } });
 const result: Recorded = engine.recordFor(profile, storage.get(), { event: "dismiss", token: decision.slots[0].token });
 storage.set(result.ledger);
+const forCookie: string = engine.fitLedger(result.ledger, 2000);
 new Beacon({ url: "/collect" }).send(result.measurement);
 const hosts: string[] = engine.allowedLinkHosts;
 const screen: "small" | "large" = formFactorFor({ innerWidth: 390 });
@@ -57,4 +58,4 @@ try {
   const code: string = (e as OpmaatError).code;
   void code;
 }
-void [version, placements, why, cost, pages, samePages, agent];
+void [version, placements, why, cost, pages, samePages, agent, forCookie];

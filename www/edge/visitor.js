@@ -7,8 +7,9 @@
 // under the worker's secret key. It is signed, not encrypted: it holds nothing personal. A cookie
 // that is missing, malformed, signed with another key, from another cookie format or older than
 // VISITOR_MAX_AGE_DAYS is a new visitor, never an error. Its size is bounded (MAX_COOKIE_BYTES):
-// over it the topics are dropped first and the ledger last, and the worker logs it (see
-// `encodeVisitor`). The ledger is bounded itself; the sample catalogue's fullest ledger fits.
+// the worker fits the ledger to MAX_LEDGER_CHARS first (older impressions go, what the visitor
+// said stays), and should the cookie still be over, the topics and then the ledger are dropped
+// and the worker logs it (see `encodeVisitor`).
 //
 // Plain Web APIs only (WebCrypto, TextEncoder), so the same module runs in workerd and in Node.
 
@@ -22,6 +23,12 @@ export const DEFAULT_CONSENT = Object.freeze({ personalisation: false, marketing
 export const VISITOR_MAX_AGE_DAYS = 400;
 /** The largest `name=value` of the visitor cookie, well under the 4,096 bytes browsers keep. */
 export const MAX_COOKIE_BYTES = 3072;
+/**
+ * The longest ledger string the worker writes into the cookie (it fits the ledger to it first,
+ * with `engine.fitLedger`): with MAX_TOPICS topics and the rest, base64 and MAC, the cookie
+ * then stays under MAX_COOKIE_BYTES.
+ */
+export const MAX_LEDGER_CHARS = 2000;
 /** How many recent topics are kept, newest first. */
 export const MAX_TOPICS = 5;
 /** The cookie payload's format; another one is a new visitor. */

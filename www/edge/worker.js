@@ -26,7 +26,7 @@
 import { Engine } from "opmaat";
 
 import { CLICK_PATH, DISMISS_PATH, SEEN_PATH, bannerHtml, clickTarget, returnPath } from "./banner.js";
-import { cookieKey, encodeVisitor, readVisitor, visitorProfile, withTopic } from "./visitor.js";
+import { MAX_LEDGER_CHARS, cookieKey, encodeVisitor, readVisitor, visitorProfile, withTopic } from "./visitor.js";
 
 const DEFAULT_PLACEMENTS = "homepage";
 const DEFAULT_REVALIDATE_SECONDS = 60;
@@ -151,13 +151,16 @@ async function respondTo(event, request, env, ctx) {
     if (visitor.isNew) throw Object.assign(new Error(`no valid visitor cookie (${problem ?? "none"})`), { code: "no_visitor" });
     const profile = engine.profile(visitorProfile(visitor, request).profile);
     let recorded;
+    let ledger;
     try {
       recorded = engine.recordFor(profile, visitor.ledger, { event, token, now });
+      ledger = recorded.ledger.length > MAX_LEDGER_CHARS ? engine.fitLedger(recorded.ledger, MAX_LEDGER_CHARS) : recorded.ledger;
     } finally {
       profile.free();
     }
+    if (ledger !== recorded.ledger) log("ledger_fitted", null, { from: recorded.ledger.length, to: ledger.length });
     send(recorded.measurement, env, ctx, url.origin);
-    setCookie = (await encodeVisitor({ ...visitor, ledger: recorded.ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" })).setCookie;
+    setCookie = (await encodeVisitor({ ...visitor, ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" })).setCookie;
   } catch (error) {
     // The visitor still gets where they were going; only the response is not remembered.
     log(`${event}_not_recorded`, error, { path: url.pathname });
