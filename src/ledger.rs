@@ -662,6 +662,30 @@ mod properties {
 
     proptest! {
         #[test]
+        fn fitting_keeps_what_the_customer_said_and_counts_nothing_again(a in events(), max_len in 0usize..200) {
+            let before = ledger_of(&a);
+            let mut fitted = before.clone();
+            let fits = fitted.fit(max_len);
+            prop_assert_eq!(fits, fitted.serialise().len() <= max_len);
+            prop_assert_eq!(Ledger::parse(&fitted.serialise(), "bank-nl-web").0, fitted.clone());
+            // Only impressions and whole propositions are forgotten.
+            let kept: BTreeSet<u32> = fitted.entries().iter().map(|e| e.proposition).collect();
+            for (proposition, kind, token) in facts(&before) {
+                if kind != EventKind::Impression && kept.contains(&proposition) {
+                    prop_assert!(facts(&fitted).contains(&(proposition, kind, token)));
+                }
+            }
+            // Recording again what was forgotten from a kept proposition adds nothing.
+            for &(p, k, t, m) in &a {
+                let key = proposition_key(PROPOSITIONS[p]);
+                if kept.contains(&key) && !facts(&fitted).contains(&(key, kind(k), token_key(&format!("tok-{t}")))) && facts(&before).contains(&(key, kind(k), token_key(&format!("tok-{t}")))) {
+                    let mut again = fitted.clone();
+                    prop_assert_ne!(again.record(PROPOSITIONS[p], kind(k), &format!("tok-{t}"), T0 + i64::from(m) * 60), Recorded::Added);
+                }
+            }
+        }
+
+        #[test]
         fn merge_is_commutative_associative_and_idempotent(a in events(), b in events(), c in events()) {
             let (a, b, c) = (ledger_of(&a), ledger_of(&b), ledger_of(&c));
             prop_assert_eq!(merged(&a, &b), merged(&b, &a));
