@@ -43,6 +43,7 @@ const PIXEL = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAAB
 let bundle = null; // { engine, etag, lastModified, checkedAt, source }
 let refreshing = null;
 let noBundleSince = 0;
+let embeddedRefused = null;
 let keyFor = { secret: null, key: null };
 
 export default {
@@ -204,9 +205,15 @@ async function readForm(request) {
 async function currentEngine(env, ctx, origin, timing) {
   const trustedKeys = () => JSON.parse(env.TRUSTED_KEYS ?? "null");
   if (env.BUNDLE) {
+    if (embeddedRefused) throw embeddedRefused; // it cannot change within the isolate
     if (!bundle) {
       const started = performance.now();
-      bundle = { engine: Engine.load(new Uint8Array(env.BUNDLE), { trustedKeys: trustedKeys() }), source: "embedded" };
+      try {
+        bundle = { engine: Engine.load(new Uint8Array(env.BUNDLE), { trustedKeys: trustedKeys() }), source: "embedded" };
+      } catch (error) {
+        embeddedRefused = error;
+        throw error;
+      }
       timing.push(`opmaat-bundle;dur=${milliseconds(started)};desc="verify"`);
     }
     return bundle.engine;
