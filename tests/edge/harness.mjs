@@ -48,7 +48,9 @@ async function freePort() {
 export async function startEdge(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), "opmaat-edge-"));
   const port = await freePort();
-  writeFileSync(join(dir, "config.capnp"), edgeConfig({ dir, port, cookieKey: TEST_COOKIE_KEY, collectAddress: null, ...options }));
+  // Nothing from the demo (target/demo/ is not there on a fresh checkout): an empty /bundles/ unless given.
+  const bundles = mkdtempSync(join(tmpdir(), "opmaat-edge-no-bundles-"));
+  writeFileSync(join(dir, "config.capnp"), edgeConfig({ dir, port, bundles, cookieKey: TEST_COOKIE_KEY, collectAddress: null, ...options }));
   const started = performance.now();
   // Disk services resolve their paths from the working directory: the config's own folder.
   const child = spawn(WORKERD, ["serve", "config.capnp"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
