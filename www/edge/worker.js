@@ -40,7 +40,7 @@ const NO_BUNDLE_RETRY_MS = 5000;
 const PIXEL = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (c) => c.charCodeAt(0));
 
 // Kept per isolate: the verified bundle, the cookie key.
-let bundle = null; // { engine, etag, lastModified, checkedAt, source }
+let bundle = null; // { engine, etag, lastModified, checkedAt }
 let refreshing = null;
 let noBundleSince = 0;
 let embeddedRefused = null;
@@ -209,7 +209,7 @@ async function currentEngine(env, ctx, origin, timing) {
     if (!bundle) {
       const started = performance.now();
       try {
-        bundle = { engine: Engine.load(new Uint8Array(env.BUNDLE), { trustedKeys: trustedKeys() }), source: "embedded" };
+        bundle = { engine: Engine.load(new Uint8Array(env.BUNDLE), { trustedKeys: trustedKeys() }) };
       } catch (error) {
         embeddedRefused = error;
         throw error;
@@ -250,7 +250,7 @@ async function refresh(env, origin, trustedKeys, timing) {
     const engine = Engine.load(bytes, { trustedKeys: trustedKeys(), ...(bundle ? { minVersion: bundle.engine.version } : {}) });
     timing.push(`opmaat-bundle;dur=${milliseconds(started)};desc="verify"`);
     const replaced = bundle?.engine;
-    bundle = { engine, etag: response.headers.get("etag"), lastModified: response.headers.get("last-modified"), checkedAt: Date.now(), source: url.pathname };
+    bundle = { engine, etag: response.headers.get("etag"), lastModified: response.headers.get("last-modified"), checkedAt: Date.now() };
     // Every request uses the engine only synchronously after getting it, so none holds the old one now.
     replaced?.free();
     log("bundle_loaded", null, { url: url.pathname, version: engine.version });
