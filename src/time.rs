@@ -14,6 +14,9 @@ pub const DAY: i64 = 86_400;
 
 /// Parses an RFC 3339 date-time: `YYYY-MM-DDTHH:MM:SS`, optional fraction (dropped), then `Z` or
 /// a `±HH:MM` offset. `path` names where the value came from, for the error.
+///
+/// The text comes from outside (a host's `now`, a catalogue, a profile), so it is read as bytes
+/// and never sliced: any input, however malformed or non-ASCII, is an error, never a panic.
 pub fn parse_rfc3339(text: &str, path: &str) -> Result<Timestamp> {
     let bad = || {
         Error::argument(
@@ -22,22 +25,16 @@ pub fn parse_rfc3339(text: &str, path: &str) -> Result<Timestamp> {
         )
     };
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    let (date_time, rest) = b.split_at_checked(DATE_TIME_LEN).ok_or_else(bad)?;
+    let [y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T' | b't' | b' ', h0, h1, b':', mi0, mi1, b':', s0, s1] =
+        *date_time
+    else {
         return Err(bad());
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return Err(bad());
-    }
-    let num = |from: usize, to: usize| -> Result<i64> {
-        let s = &text[from..to];
-        if s.bytes().all(|c| c.is_ascii_digit()) {
-            s.parse::<i64>().map_err(|_| bad())
-        } else {
-            Err(bad())
-        }
     };
-    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    let year = digits(&[y0, y1, y2, y3]).ok_or_else(bad)?;
+    let (month, day) = (digits(&[mo0, mo1]).ok_or_else(bad)?, digits(&[d0, d1]).ok_or_else(bad)?);
+    let (hour, minute) = (digits(&[h0, h1]).ok_or_else(bad)?, digits(&[mi0, mi1]).ok_or_else(bad)?);
+    let second = digits(&[s0, s1]).ok_or_else(bad)?;
     if !(1..=12).contains(&month)
         || day < 1
         || day > days_in_month(year, month)
@@ -47,29 +44,36 @@ pub fn parse_rfc3339(text: &str, path: &str) -> Result<Timestamp> {
     {
         return Err(bad());
     }
-    let mut rest = &text[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
+    let mut rest = rest;
+    if let [b'.', frac @ ..] = rest {
+        let count = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if count == 0 {
             return Err(bad());
         }
-        rest = &frac[digits..];
+        rest = frac.get(count..).ok_or_else(bad)?;
     }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-') && rest.as_bytes()[3] == b':' => {
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse::<i64>().ok()).flatten();
-            let (oh, om) = (digits(&rest[1..3]).ok_or_else(bad)?, digits(&rest[4..6]).ok_or_else(bad)?);
+    let offset = match *rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), oh0, oh1, b':', om0, om1] => {
+            let (oh, om) = (digits(&[oh0, oh1]).ok_or_else(bad)?, digits(&[om0, om1]).ok_or_else(bad)?);
             if oh > 23 || om > 59 {
                 return Err(bad());
             }
+            let sign = if sign == b'-' { -1 } else { 1 };
             sign * (oh * 3600 + om * 60)
         }
         _ => return Err(bad()),
     };
     let days = days_from_civil(year, month, day);
     Ok(days * DAY + hour * 3600 + minute * 60 + second.min(59) - offset)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS`: the fixed-width part of an RFC 3339 date-time.
+const DATE_TIME_LEN: usize = 19;
+
+/// The value of a run of ASCII decimal digits; `None` if any byte is not one.
+fn digits(bytes: &[u8]) -> Option<i64> {
+    bytes.iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
 }
 
 /// Formats seconds as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -144,10 +148,39 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_malformed_text() {
+        // Each of these once panicked (a multi-byte character across a field boundary) or could.
+        for bad in ["2026-12-05T09:30:0€Z", "2026-12-05T09:30:00.€", "2026-12-05T09:30:00+0€:00", "€€€€€€€€€€€€€€€€€€€€", "2026-12-05T09:3€:00Z", "2026-12-05T09:30:00+01:0€", "2026-12-05T09:30:00.5+01:0", "2026-12-05T09:30:00."] {
+            let err = parse_rfc3339(bad, "now").unwrap_err();
+            assert_eq!(err.code(), "invalid_argument", "{bad}");
+        }
+    }
+
+    #[test]
     fn formats_round_trip() {
         for t in [0, 1_796_083_200, -86_401, 4_102_444_799, 951_782_400] {
             assert_eq!(parse_rfc3339(&format_rfc3339(t), "t").unwrap(), t);
         }
         assert_eq!(format_rfc3339(1_709_208_000), "2024-02-29T12:00:00Z");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_an_answer_never_a_panic(text in "\\PC{0,40}") {
+            let _ = parse_rfc3339(&text, "t");
+        }
+
+        #[test]
+        fn a_valid_shape_with_any_characters_spliced_in(at in 0usize..25, spliced in "\\PC{1,3}") {
+            let mut text = String::from("2026-12-05T09:30:00+01:00");
+            let at = (0..=at.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            text.insert_str(at, &spliced);
+            let _ = parse_rfc3339(&text, "t");
+        }
+
+        #[test]
+        fn every_second_formats_and_parses_back(t in -62_135_596_800i64..253_402_300_799) {
+            proptest::prop_assert_eq!(parse_rfc3339(&format_rfc3339(t), "t").unwrap(), t);
+        }
     }
 }

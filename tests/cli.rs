@@ -158,3 +158,32 @@ fn learn_writes_a_catalogue_with_a_higher_version() {
     let bad = run(&dir, &["learn", "--events", "bad.jsonl", "--catalogue", catalogue.to_str().unwrap(), "--out", "x.json"]);
     assert!(stderr(&bad).starts_with("error[invalid_argument]: bad.jsonl:1: not a measurement event"), "{}", stderr(&bad));
 }
+
+/// A malformed timestamp anywhere is an `invalid_argument` error with its place, exit status 1,
+/// never a panic (exit status 101): `0€` once split a multi-byte character.
+#[test]
+fn malformed_timestamps_are_errors_never_panics() {
+    let dir = workdir("timestamps");
+    assert!(run(&dir, &["keygen", "--out", "k.key"]).status.success());
+    let catalogue = std::fs::read_to_string(Path::new(ROOT).join("www/catalogue.json")).unwrap();
+    std::fs::write(dir.join("c.json"), &catalogue).unwrap();
+    std::fs::write(dir.join("bad-valid.json"), catalogue.replacen("2026-11-01T00:00:00Z", "2026-11-01T00:00:0€Z", 1)).unwrap();
+    assert!(run(&dir, &["build", "c.json", "--key", "k.key", "--out", "c.opb", "--issued-at", "2026-11-23T12:00:00Z"]).status.success());
+    std::fs::write(dir.join("events.jsonl"), "").unwrap();
+    std::fs::write(dir.join("profile.json"), r#"{"id": "abcdefghijklmnop", "issuedAt": "2026-12-05T09:30:0€Z"}"#).unwrap();
+    let bad = "2026-12-05T09:30:0€Z";
+    for args in [
+        vec!["decide", "--catalogue", "c.json", "--placement", "homepage", "--now", bad],
+        vec!["verify", "c.opb", "--pub", "k.key.pub", "--now", bad],
+        vec!["build", "c.json", "--key", "k.key", "--out", "x.opb", "--issued-at", bad],
+        vec!["build", "bad-valid.json", "--key", "k.key", "--out", "x.opb"],
+        vec!["learn", "--catalogue", "c.json", "--events", "events.jsonl", "--out", "x.json", "--now", bad],
+        vec!["decide", "--catalogue", "c.json", "--placement", "overview", "--profile", "profile.json", "--now", "2026-12-05T09:30:00Z"],
+    ] {
+        let out = run(&dir, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.starts_with("error[invalid_"), "{args:?}: {err}");
+        assert!(err.contains("expected an RFC 3339 date-time"), "{args:?}: {err}");
+    }
+}
