@@ -16,6 +16,7 @@ pub mod condition;
 pub mod decide;
 mod engine;
 pub mod ledger;
+pub mod limits;
 #[cfg(feature = "compiler")]
 pub mod learn;
 pub mod measure;

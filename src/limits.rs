@@ -6,9 +6,15 @@
 //! anything is allocated for it. The catalogue compiler checks the same constants, so a
 //! catalogue that is too large fails when it is built, with its JSON path, not on a customer's
 //! device.
+//!
+//! Counts alone do not bound memory: a list of a million empty strings is a megabyte on the wire
+//! and 24 MB decoded. So a decode also runs under a memory budget ([`with_budget`]): every list
+//! is charged its element size times its length, every string its length, before it is
+//! allocated, and a payload whose decoded form would pass [`DECODE_MEMORY_PER_BYTE`] times its
+//! own size (plus [`DECODE_MEMORY_BASE`]) is refused as `too_large` before that memory is taken.
 
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -37,7 +43,15 @@ pub const MAX_ID_BYTES: usize = 128;
 /// Any text: titles, bodies, calls to action, URLs.
 pub const MAX_TEXT_BYTES: usize = 4096;
 
+/// Bytes of decoded memory a payload may take per byte of its own size…
+pub const DECODE_MEMORY_PER_BYTE: usize = 6;
+/// …plus this much, so that small bundles are never short of room.
+pub const DECODE_MEMORY_BASE: usize = 1 << 20;
+
 thread_local! {
+    /// The memory budget of the decode under way: (limit, charged so far). Outside a decode the
+    /// limit is `usize::MAX`.
+    static BUDGET: Cell<(usize, usize)> = const { Cell::new((usize::MAX, 0)) };
     /// The limit a decoder hit. Postcard reduces custom errors to one opaque variant, so the
     /// helpers below leave the precise [`Error::TooLarge`] here for the envelope to report.
     static LIMIT_HIT: RefCell<Option<Error>> = const { RefCell::new(None) };
@@ -53,6 +67,40 @@ fn record<E: de::Error>(what: &str, limit: usize, actual: usize) -> E {
     let message = err.to_string();
     LIMIT_HIT.with(|hit| *hit.borrow_mut() = Some(err));
     E::custom(message)
+}
+
+/// Runs `decode` (a load: decoding the payload and preparing its conditions) with a memory
+/// budget for a payload of `payload_len` bytes (see the module doc).
+pub(crate) fn with_budget<T>(payload_len: usize, decode: impl FnOnce() -> T) -> T {
+    let limit = payload_len.saturating_mul(DECODE_MEMORY_PER_BYTE).saturating_add(DECODE_MEMORY_BASE);
+    let outer = BUDGET.replace((limit, 0));
+    let out = decode();
+    BUDGET.set(outer);
+    out
+}
+
+/// Charges `bytes` of memory to the load under way (decode, then preparing the conditions),
+/// refusing it if the budget would pass. Outside [`with_budget`] nothing is refused.
+pub(crate) fn charge_memory(bytes: usize) -> Result<(), Error> {
+    let (limit, used) = BUDGET.get();
+    let total = used.saturating_add(bytes);
+    if total > limit {
+        return Err(Error::too_large(BUDGET_WHAT, limit as u64, total as u64));
+    }
+    BUDGET.set((limit, total));
+    Ok(())
+}
+
+/// What [`charge_memory`] names when it refuses.
+const BUDGET_WHAT: &str = "the memory a bundle takes once loaded (bytes)";
+
+/// [`charge_memory`] for a serde decoder.
+fn charge<E: de::Error>(bytes: usize) -> Result<(), E> {
+    charge_memory(bytes).map_err(|err| {
+        let message = err.to_string();
+        LIMIT_HIT.with(|hit| *hit.borrow_mut() = Some(err));
+        E::custom(message)
+    })
 }
 
 /// Decodes a sequence of at most `MAX` elements, refusing a longer one before allocating.
@@ -72,10 +120,15 @@ where
             if hint > MAX {
                 return Err(record("a list in the bundle", MAX, hint));
             }
+            charge(hint.saturating_mul(std::mem::size_of::<T>()))?;
             let mut out = Vec::with_capacity(hint);
             while let Some(item) = seq.next_element()? {
                 if out.len() == MAX {
                     return Err(record("a list in the bundle", MAX, MAX + 1));
+                }
+                if out.len() == out.capacity() {
+                    // Only a decoder that gives no length (postcard always does) grows the list.
+                    charge(std::mem::size_of::<T>())?;
                 }
                 out.push(item);
             }
@@ -100,6 +153,7 @@ where
             if v.len() > MAX {
                 return Err(record("a string in the bundle", MAX, v.len()));
             }
+            charge(v.len())?;
             Ok(v.to_owned())
         }
     }
@@ -116,6 +170,18 @@ where
     Ok(Option::<Wrapped<MAX>>::deserialize(deserializer)?.map(|w| w.0))
 }
 
+/// [`seq`] for an optional sequence.
+pub fn opt_seq<'de, const MAX: usize, D, T>(deserializer: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(serde::Deserialize)]
+    #[serde(bound = "T: Deserialize<'de>")]
+    struct Wrapped<const MAX: usize, T>(#[serde(deserialize_with = "seq::<MAX, _, _>")] Vec<T>);
+    Ok(Option::<Wrapped<MAX, T>>::deserialize(deserializer)?.map(|w| w.0))
+}
+
 /// [`seq`] of bounded strings.
 pub fn strings<'de, const MAX: usize, const LEN: usize, D>(
     deserializer: D,
@@ -126,4 +192,32 @@ where
     #[derive(serde::Deserialize)]
     struct Wrapped<const LEN: usize>(#[serde(deserialize_with = "string::<LEN, _>")] String);
     Ok(seq::<MAX, D, Wrapped<LEN>>(deserializer)?.into_iter().map(|w| w.0).collect())
+}
+
+/// [`seq`] of [`seq`]s: at most `MAX` lists of at most `INNER` elements each.
+pub fn nested_seq<'de, const MAX: usize, const INNER: usize, D, T>(
+    deserializer: D,
+) -> Result<Vec<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(serde::Deserialize)]
+    #[serde(bound = "T: Deserialize<'de>")]
+    struct Wrapped<const INNER: usize, T>(#[serde(deserialize_with = "seq::<INNER, _, _>")] Vec<T>);
+    Ok(seq::<MAX, D, Wrapped<INNER, T>>(deserializer)?.into_iter().map(|w| w.0).collect())
+}
+
+/// [`seq`] of [`strings`]: at most `MAX` lists of at most `INNER` strings of at most `LEN` bytes.
+pub fn nested_strings<'de, const MAX: usize, const INNER: usize, const LEN: usize, D>(
+    deserializer: D,
+) -> Result<Vec<Vec<String>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(serde::Deserialize)]
+    struct Wrapped<const INNER: usize, const LEN: usize>(
+        #[serde(deserialize_with = "strings::<INNER, LEN, _>")] Vec<String>,
+    );
+    Ok(seq::<MAX, D, Wrapped<INNER, LEN>>(deserializer)?.into_iter().map(|w| w.0).collect())
 }

@@ -93,7 +93,6 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Write a synthetic catalogue (for benchmarks and load tests).
     /// Learn from the collector's measurement events: new Beta parameters and default
     /// propensities (old evidence fading), uplift against the holdout group, version + 1.
     Learn {
@@ -119,6 +118,7 @@ enum Command {
         #[arg(long, default_value_t = opmaat::learn::Options::DEFAULT_PRIOR_STRENGTH)]
         prior_strength: f64,
     },
+    /// Write a synthetic catalogue (for benchmarks and load tests).
     Synth {
         /// How many propositions.
         #[arg(long)]
@@ -440,6 +440,7 @@ fn build(catalogue_path: &str, key_path: &str, out: &Path, issued_at: Option<Str
     let json = read_catalogue_file(catalogue_path).map_err(|e| with_file(e, catalogue_path))?;
     let payload = compile_json(&json, issued_at).map_err(|e| with_file(e, catalogue_path))?;
     let bytes = seal(&payload, &key)?;
+    refuse_unloadable(&bytes, &key, payload.not_before, catalogue_path)?;
     std::fs::write(out, &bytes).map_err(|e| io_error(out, e))?;
     println!(
         "{}: {} v{} signed by {}, {} propositions, {} placements, {} bytes",
@@ -452,6 +453,21 @@ fn build(catalogue_path: &str, key_path: &str, out: &Path, issued_at: Option<Str
         bytes.len()
     );
     Ok(())
+}
+
+/// Loads a freshly signed bundle as a host would, so that a catalogue over a host's limits (its
+/// memory budget, say) fails here, when it is built, and never on a customer's device.
+fn refuse_unloadable(bytes: &[u8], key: &SigningKey, now: Timestamp, catalogue_path: &str) -> Result<()> {
+    let mut trusted = TrustedKeys::new();
+    trusted.add(&key.public_key())?;
+    let options = LoadOptions { trusted_keys: &trusted, now, min_version: None };
+    match opmaat::bundle::load(bytes, &options) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::InvalidCatalogue {
+            path: catalogue_path.to_string(),
+            message: format!("the compiled bundle would be refused by every host: {e}"),
+        }),
+    }
 }
 
 /// Names the file in a catalogue error, so `path` reads `catalogue.json: propositions[3]…`.

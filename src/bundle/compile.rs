@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::catalogue as src;
-use super::limits::*;
+use crate::limits::*;
 use super::model::{self as out, Payload};
 use crate::condition::{Compiler, Mode};
 use crate::ledger;

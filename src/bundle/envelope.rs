@@ -18,7 +18,7 @@
 use ed25519_dalek::Signature;
 
 use super::keys::{KeyId, TrustedKeys, KEY_ID_LEN};
-use super::limits::{self, MAX_BUNDLE_BYTES};
+use crate::limits::{self, MAX_BUNDLE_BYTES};
 use super::model::Payload;
 use crate::{Error, Result};
 
@@ -98,7 +98,8 @@ pub fn open<'b>(bytes: &'b [u8], trusted: &TrustedKeys) -> Result<(Header, &'b [
     Ok((header, &bytes[HEADER_LEN..signed_len]))
 }
 
-/// Decodes a verified payload; every byte must be used.
+/// Decodes a verified payload; every byte must be used. Run it inside
+/// [`limits::with_budget`] to bound the memory it takes.
 pub fn decode(payload: &[u8]) -> Result<Payload> {
     limits::take_limit_hit();
     match postcard::take_from_bytes::<Payload>(payload) {

@@ -13,7 +13,6 @@ pub mod catalogue;
 pub mod compile;
 pub mod envelope;
 pub mod keys;
-pub mod limits;
 pub mod model;
 #[cfg(feature = "compiler")]
 pub mod synthetic;
@@ -40,6 +39,7 @@ pub struct LoadOptions<'k> {
 #[derive(Debug)]
 pub struct Bundle {
     pub header: Header,
+    /// The decoded payload; its condition pool has moved into [`Bundle::conditions`].
     pub payload: Payload,
     /// The catalogue's conditions with their regular expressions compiled.
     pub conditions: Prepared,
@@ -60,7 +60,12 @@ impl Bundle {
 /// Verifies, decodes and checks a bundle.
 pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Bundle> {
     let (header, payload_bytes) = envelope::open(bytes, options.trusted_keys)?;
-    let payload = envelope::decode(payload_bytes)?;
+    crate::limits::with_budget(payload_bytes.len(), || load_verified(header, payload_bytes, bytes.len(), options))
+}
+
+/// [`load`] after the signature has been verified.
+fn load_verified(header: Header, payload_bytes: &[u8], size: usize, options: &LoadOptions) -> Result<Bundle> {
+    let mut payload = envelope::decode(payload_bytes)?;
     payload.catalogue.check()?;
     if payload.expires_at <= payload.not_before {
         return Err(Error::malformed("the validity window ends before it starts"));
@@ -82,7 +87,8 @@ pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Bundle> {
             return Err(Error::Rollback { version: payload.version, min_version });
         }
     }
-    let conditions = payload.catalogue.conditions.prepare()?;
+    // Moved, not copied: a bundle's memory stays within the decode budget (see `limits`).
+    let conditions = std::mem::take(&mut payload.catalogue.conditions).into_prepared()?;
     let mut ledger_keys: Vec<(u32, u32)> = payload
         .catalogue
         .propositions
@@ -94,7 +100,7 @@ pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Bundle> {
     if ledger_keys.windows(2).any(|w| w[0].0 == w[1].0) {
         return Err(Error::malformed("two propositions share a ledger key"));
     }
-    Ok(Bundle { header, payload, conditions, size: bytes.len(), ledger_keys })
+    Ok(Bundle { header, payload, conditions, size, ledger_keys })
 }
 
 #[cfg(all(test, feature = "compiler"))]

@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::limits::{self, *};
+use crate::limits::{self, *};
 use crate::condition::{CondId, Pool};
 use crate::time::Timestamp;
 
@@ -115,6 +115,7 @@ pub struct ContactPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct PolicyOverride {
     pub dismiss_cooldown_days: Option<u32>,
+    #[serde(default, deserialize_with = "limits::opt_seq::<MAX_SMALL_LIST, _, _>")]
     pub caps: Option<Vec<Cap>>,
     pub suppress_after_conversion: Option<bool>,
     pub rest_after_ignored: Option<Rest>,

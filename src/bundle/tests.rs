@@ -3,7 +3,7 @@
 use super::compile::{compile_json, read_catalogue_file};
 use super::envelope::{seal, seal_raw, HEADER_LEN, SIGNATURE_LEN};
 use super::keys::SigningKey;
-use super::limits::{MAX_BUNDLE_BYTES, MAX_ID_BYTES, MAX_PLACEMENTS};
+use crate::limits::{MAX_BUNDLE_BYTES, MAX_ID_BYTES, MAX_PLACEMENTS};
 use super::{load, Bundle, LoadOptions, Payload, TrustedKeys};
 use crate::time::parse_rfc3339;
 use crate::{Error, Result};
@@ -54,7 +54,11 @@ fn round_trip() {
     let payload = sample_payload();
     let bytes = seal(&payload, &key).unwrap();
     let bundle = open(&bytes, &trusting(&[&key]), NOW, None).unwrap();
-    assert_eq!(bundle.payload, payload);
+    // The pool moves into the prepared conditions; everything else is the payload as sealed.
+    let mut expected = payload.clone();
+    let pool = std::mem::take(&mut expected.catalogue.conditions);
+    assert_eq!(bundle.payload, expected);
+    assert_eq!(bundle.conditions.pool, pool);
     assert_eq!(bundle.header.key_id, key.key_id());
     assert_eq!(bundle.size, bytes.len());
     assert_eq!(bundle.payload.catalogue.propositions.len(), 11);

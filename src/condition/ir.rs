@@ -18,6 +18,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::nfa::Nfa;
+use crate::limits::{self, MAX_BUNDLE_BYTES};
+
+/// Most entries of any one table of a pool, and of one value set or path. What bounds a pool's
+/// memory is the decode budget of [`limits`]; this only refuses absurd counts early.
+pub(crate) const MAX_POOL_ITEMS: usize = super::MAX_POOL_NODES as usize;
+/// Longest string of a pool. Strings are bounded by the bundle's size and the decode budget.
+const MAX_POOL_STRING: usize = MAX_BUNDLE_BYTES;
 
 /// All compiled conditions of one bundle. Build one with
 /// [`Compiler`](crate::condition::Compiler), load one with
@@ -25,22 +32,31 @@ use super::nfa::Nfa;
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 pub struct Pool {
     /// Root node of each condition, indexed by [`CondId`](crate::condition::CondId).
+    #[serde(deserialize_with = "limits::seq::<MAX_POOL_ITEMS, _, _>")]
     pub(crate) roots: Vec<u32>,
     /// The condition nodes; children always have a smaller index than their parent.
+    #[serde(deserialize_with = "limits::seq::<MAX_POOL_ITEMS, _, _>")]
     pub(crate) nodes: Vec<Node>,
     /// Child lists of `And`, `Or`, `AllOps` and `AllMatch` nodes, addressed by [`Span`].
+    #[serde(deserialize_with = "limits::seq::<MAX_POOL_ITEMS, _, _>")]
     pub(crate) lists: Vec<u32>,
     /// Interned attribute paths, already split on dots.
+    #[serde(deserialize_with = "limits::nested_strings::<MAX_POOL_ITEMS, MAX_POOL_ITEMS, MAX_POOL_STRING, _>")]
     pub(crate) paths: Vec<Vec<String>>,
     /// Interned string constants.
+    #[serde(deserialize_with = "limits::strings::<MAX_POOL_ITEMS, MAX_POOL_STRING, _>")]
     pub(crate) strings: Vec<String>,
     /// Value sets of `$in`, `$nin`, `$ini`, `$nini`, `$inGroup`, `$notInGroup`.
+    #[serde(deserialize_with = "limits::seq::<MAX_POOL_ITEMS, _, _>")]
     pub(crate) sets: Vec<ValueSet>,
     /// Pattern of `$regex` and friends: a plain literal or a regex-lite expression.
+    #[serde(deserialize_with = "limits::seq::<MAX_POOL_ITEMS, _, _>")]
     pub(crate) patterns: Vec<Pattern>,
     /// Literal JSON values compared by plain equality (`{"tags": ["a", "b"]}`).
+    #[serde(deserialize_with = "limits::seq::<MAX_POOL_ITEMS, _, _>")]
     pub(crate) json: Vec<JsonNode>,
     /// Children of literal arrays (node ids) and objects (key string id, node id pairs).
+    #[serde(deserialize_with = "limits::seq::<MAX_POOL_ITEMS, _, _>")]
     pub(crate) json_items: Vec<u32>,
 }
 
@@ -161,7 +177,9 @@ pub(crate) enum JsType {
 /// order), `numbers` sorted and unique, without NaN, and with `-0` stored as `0`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 pub(crate) struct ValueSet {
+    #[serde(deserialize_with = "limits::strings::<MAX_POOL_ITEMS, MAX_POOL_STRING, _>")]
     pub strings: Vec<String>,
+    #[serde(deserialize_with = "limits::seq::<MAX_POOL_ITEMS, _, _>")]
     pub numbers: Vec<f64>,
     pub has_true: bool,
     pub has_false: bool,
@@ -177,11 +195,22 @@ pub(crate) enum Pattern {
     /// matched without a regex engine: it matches when one of `texts` occurs where `anchor`
     /// says. With `fold`, ASCII letters match case-insensitively (as regex-lite's
     /// case-insensitive mode does).
-    Literals { texts: Vec<String>, anchor: Anchor, fold: bool },
+    Literals {
+        #[serde(deserialize_with = "limits::strings::<MAX_POOL_ITEMS, MAX_POOL_STRING, _>")]
+        texts: Vec<String>,
+        anchor: Anchor,
+        fold: bool,
+    },
     /// A regex-lite expression, already translated from JavaScript syntax. When `required` is
     /// not empty, every match contains one of its texts: they are checked before running the
     /// regex.
-    Regex { source: String, fold: bool, required: Vec<Required> },
+    Regex {
+        #[serde(deserialize_with = "limits::string::<MAX_POOL_STRING, _>")]
+        source: String,
+        fold: bool,
+        #[serde(deserialize_with = "limits::seq::<MAX_POOL_ITEMS, _, _>")]
+        required: Vec<Required>,
+    },
     /// A small pattern compiled to a position automaton (see `nfa.rs`), no regex engine.
     Automaton(Nfa),
 }
@@ -189,6 +218,7 @@ pub(crate) enum Pattern {
 /// Literal text a regex (or one of its alternatives) cannot match without.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub(crate) struct Required {
+    #[serde(deserialize_with = "limits::string::<MAX_POOL_STRING, _>")]
     pub text: String,
     /// The text must start the haystack (the pattern starts with `^` and the text).
     pub at_start: bool,

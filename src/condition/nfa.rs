@@ -16,14 +16,19 @@ use serde::{Deserialize, Serialize};
 
 /// Most character positions (states) of one automaton: the bits of a `u64`.
 pub(crate) const MAX_POSITIONS: usize = 64;
+/// Most code-point ranges one position may match: every range of a class as written, and the
+/// case-folded twins of each (a Unicode class folds into more pieces than it had).
+pub(crate) const MAX_RANGES: usize = 4096;
 
 /// A compiled position automaton, as stored in the pool.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub(crate) struct Nfa {
     /// The characters each position matches, as sorted inclusive code-point ranges (already
     /// case-folded for `$regexi`).
+    #[serde(deserialize_with = "crate::limits::nested_seq::<MAX_POSITIONS, MAX_RANGES, _, _>")]
     pub sets: Vec<Vec<(u32, u32)>>,
     /// For each position, the positions that may follow it.
+    #[serde(deserialize_with = "crate::limits::seq::<MAX_POSITIONS, _, _>")]
     pub follow: Vec<u64>,
     /// Positions a match may start with anywhere.
     pub first_anywhere: u64,
@@ -151,7 +156,7 @@ pub(crate) use build::compile_nfa;
 /// Building automata from JavaScript patterns (feature `compiler`).
 #[cfg(feature = "compiler")]
 mod build {
-    use super::{Nfa, MAX_POSITIONS};
+    use super::{Nfa, MAX_POSITIONS, MAX_RANGES};
     use crate::condition::regex::{
         complement, normalize, parse_class, parse_escape, quantifier_len, Atom, Ranges,
         LINE_TERMINATORS,
@@ -401,7 +406,7 @@ mod build {
             match ast {
                 Ast::Set(set) => {
                     let p = self.sets.len();
-                    if p >= MAX_POSITIONS {
+                    if p >= MAX_POSITIONS || set.len() > MAX_RANGES {
                         return None;
                     }
                     self.sets.push(set.clone());

@@ -48,6 +48,13 @@ impl Pool {
                 total_nodes as u64,
             ));
         }
+        // What the validator and the matchers take, charged to the bundle's memory budget.
+        let per_node = std::mem::size_of::<u32>() + std::mem::size_of::<bool>();
+        crate::limits::charge_memory(
+            total_nodes
+                .saturating_mul(per_node)
+                .saturating_add(self.patterns.len().saturating_mul(std::mem::size_of::<Matcher>())),
+        )?;
         Validator::new(&self).run()?;
         let matchers = self
             .patterns
@@ -59,8 +66,12 @@ impl Pool {
     }
 }
 
-/// Compiles one pattern; regex-lite's size limit bounds its memory.
+/// Compiles one pattern; regex-lite's size limit bounds its memory, which is charged to the
+/// bundle's memory budget first.
 fn prepare_pattern(index: usize, pattern: &Pattern) -> Result<Matcher> {
+    if let Pattern::Regex { source, .. } = pattern {
+        crate::limits::charge_memory(super::regex::regex_size_limit(source))?;
+    }
     Matcher::new(pattern)
         .map_err(|e| Error::malformed(format!("condition pattern {index} does not compile: {e}")))
 }

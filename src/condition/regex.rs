@@ -29,8 +29,19 @@
 use super::ir::{Anchor, Pattern, Required};
 use super::nfa::NfaMatcher;
 
-/// Most bytes the compiled automaton of one pattern may use.
+/// Most bytes the compiled automaton of one pattern may ever use…
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// …and what one pattern may use as a rule: this much…
+const REGEX_BASE_SIZE: usize = 16 << 10;
+/// …plus this much per byte of its source. A short pattern cannot expand to a megabyte
+/// (`(?:[a-z]{100}){100}` is refused), so a bundle of many small patterns stays small.
+const REGEX_SIZE_PER_SOURCE_BYTE: usize = 256;
+
+/// Most bytes the compiled automaton of `source` may use; loading a bundle charges this to the
+/// bundle's memory budget (see [`crate::limits`]).
+pub(crate) fn regex_size_limit(source: &str) -> usize {
+    source.len().saturating_mul(REGEX_SIZE_PER_SOURCE_BYTE).saturating_add(REGEX_BASE_SIZE).min(REGEX_SIZE_LIMIT)
+}
 
 /// Deepest group nesting in one pattern.
 const REGEX_NEST_LIMIT: u32 = 64;
@@ -39,7 +50,7 @@ const REGEX_NEST_LIMIT: u32 = 64;
 pub(crate) fn build_regex(source: &str, fold: bool) -> Result<regex_lite::Regex, String> {
     regex_lite::RegexBuilder::new(source)
         .case_insensitive(fold)
-        .size_limit(REGEX_SIZE_LIMIT)
+        .size_limit(regex_size_limit(source))
         .nest_limit(REGEX_NEST_LIMIT)
         .build()
         .map_err(|e| e.to_string())
@@ -412,9 +423,10 @@ const SPACE: &[(u32, u32)] = &[
 /// What JavaScript's `.` does not match (without the `s` flag).
 #[cfg(feature = "compiler")]
 pub(super) const LINE_TERMINATORS: &[(u32, u32)] = &[(0x0A, 0x0A), (0x0D, 0x0D), (0x2028, 0x2029)];
-/// A regex-lite expression that never matches (the JavaScript class `[]`).
+/// A regex-lite expression that never matches (the JavaScript class `[]`). Grouped, so that a
+/// quantifier after the class applies to all of it (`[]*` matches the empty string).
 #[cfg(feature = "compiler")]
-const NEVER: &str = r"\b\B";
+const NEVER: &str = r"(?:\b\B)";
 /// Characters regex-lite gives a meaning somewhere; all of them may be escaped (unlike, say,
 /// `<`, whose escape regex-lite rejects).
 #[cfg(feature = "compiler")]
@@ -851,6 +863,17 @@ mod tests {
         assert!(js_match("^$", true, ""));
         assert!(js_match("^/(products|offers)/3", false, "/offers/3/x"));
         assert!(!js_match("^/(products|offers)/3", false, "/x/offers/3"));
+    }
+
+    #[test]
+    fn a_quantified_empty_class_matches_as_in_javascript() {
+        // JavaScript: `[]` matches nothing, so `[]*` and `[]?` match the empty string.
+        assert!(js_match(r"/[]*|\bz", false, "/"));
+        assert!(js_match(r"a[]?b|\bq", false, "ab"));
+        assert!(js_match(r"^[]*$", false, ""));
+        assert!(!js_match(r"a[]b|\bq", false, "ab"));
+        assert!(!js_match(r"[]", false, "anything"));
+        assert!(js_match(r"x[]{0}y|\b_", false, "xy"));
     }
 
     #[test]

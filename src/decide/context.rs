@@ -24,7 +24,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::bundle::limits::MAX_ID_BYTES;
+use crate::limits::MAX_ID_BYTES;
 use crate::condition::{lookup_path, Attributes};
 use crate::profile::pii;
 use crate::{Error, Result};

@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::bundle::keys::{KeyId, TrustedKeys};
-use crate::bundle::limits::MAX_ID_BYTES;
+use crate::limits::MAX_ID_BYTES;
 use crate::time::{parse_rfc3339, Timestamp};
 use crate::{Error, Result};
 

@@ -14,7 +14,7 @@
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use crate::bundle::limits::MAX_BUNDLE_BYTES;
+use crate::limits::MAX_BUNDLE_BYTES;
 use crate::bundle::{LoadOptions, TrustedKeys};
 use crate::decide::{Context, DecideRequest};
 use crate::ledger::{EventKind, Ledger, Recorded};
