@@ -3,8 +3,8 @@
 // context; "not interested" updates the cookie and the banner is gone on the next request;
 // clicks redirect with the token and never anywhere else; a tampered or expired cookie is a new
 // visitor; a missing or tampered bundle, or a bad cookie key, serves the origin's page unchanged
-// with status 200 and logs why; a bundle revalidated at the origin is replaced only by one that
-// verifies.
+// with status 200 and logs why; the origin down is a 502 page (clicks still redirect); a bundle
+// revalidated at the origin is replaced only by one that verifies.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,7 +15,9 @@ import { edgeConfig } from "../../www/edge/config.mjs";
 import { VISITOR_MAX_AGE_DAYS, cookieKey, encodeVisitor, visitorProfile } from "../../www/edge/visitor.js";
 import { keys, nativeDecision, root } from "../personas.mjs";
 import { serveDemo } from "../browser/harness.mjs";
-import { STEADY_VISITOR, TEST_COOKIE_KEY, cookiePayload, edgeBundle, shownIn, signedVisitorCookie, startEdge, visitorCookie } from "./harness.mjs";
+import {
+  STEADY_VISITOR, TEST_COOKIE_KEY, cookiePayload, edgeBundle, freePort, shownIn, signedVisitorCookie, startEdge, visitorCookie,
+} from "./harness.mjs";
 
 const TRUSTED = JSON.stringify({ [keys.a.keyId]: keys.a.publicKey });
 const BUNDLE = "bank-nl-web.opb";
@@ -248,6 +250,71 @@ describe("fail open: the origin's page, unchanged, with status 200", () => {
   test("a cookie key too short to be a secret", () => unchanged({ bundles: bundlesDir(goodBundle()), cookieKey: "short" }, { event: "fail_open" }));
 });
 
+describe("the origin is down: a 502 page and a log line, never no response", () => {
+  /** workerd with `options` in front of a loopback port nothing listens on, for `run`. */
+  async function withOriginDown(options, run) {
+    const edge = await startEdge({ trustedKeys: TRUSTED, originAddress: `127.0.0.1:${await freePort()}`, ...options });
+    try {
+      await run(edge);
+    } finally {
+      await edge.stop();
+    }
+  }
+  /** The native CLI's banner for STEADY on the homepage: a token and a link the worker would have served. */
+  function steadyBanner() {
+    const request = new Request("http://127.0.0.1/");
+    const { profile, context } = visitorProfile({ id: STEADY_VISITOR, topics: [] }, request);
+    return nativeDecision({ placement: "homepage", profile, context, now: new Date().toISOString(), bundle: GOOD }).slots[0];
+  }
+
+  test("pages and files: 502, a short plain page, one JSON log line each", () => withOriginDown({ embed: GOOD, bundles: bundlesDir(null) }, async (edge) => {
+    for (const [path, headers] of [["/", {}], ["/sparen/", { cookie: STEADY }], ["/demo.css", { accept: "text/css" }]]) {
+      const response = await get(edge, path, headers);
+      assert.equal(response.status, 502, path);
+      assert.equal(response.headers.get("content-type"), "text/plain; charset=utf-8");
+      assert.equal(response.headers.get("cache-control"), "no-store");
+      assert.equal(response.headers.get("set-cookie"), null);
+      assert.match(await response.text(), /^De website is even niet bereikbaar\..*\nThe website cannot be reached right now\./s);
+      await edge.waitForEvent((e) => e.opmaat === "origin_unreachable" && e.path === path && e.message, `origin_unreachable for ${path}`);
+    }
+  }));
+
+  test("a click still redirects to the banner's link, a dismissal returns, the pixel answers", () => withOriginDown({ embed: GOOD, bundles: bundlesDir(null) }, async (edge) => {
+    const slot = steadyBanner();
+    const click = await fetch(`${edge.base}/opmaat/click?${new URLSearchParams({ token: slot.token, to: slot.creative.href })}`, { redirect: "manual", headers: { cookie: STEADY } });
+    assert.equal(click.status, 303);
+    const target = new URL(click.headers.get("location"));
+    assert.equal(target.origin + target.pathname, new URL(slot.creative.href).origin + new URL(slot.creative.href).pathname);
+    assert.equal(target.searchParams.get("opmaat"), slot.token);
+    const dismissed = await fetch(`${edge.base}/opmaat/dismiss`, {
+      method: "POST", redirect: "manual", headers: { cookie: STEADY, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: slot.token, return: "/sparen/" }),
+    });
+    assert.equal(dismissed.status, 303);
+    assert.equal(dismissed.headers.get("location"), "/sparen/");
+    const pixel = await fetch(`${edge.base}/opmaat/seen?token=${encodeURIComponent(slot.token)}`, { headers: { cookie: STEADY } });
+    assert.equal(pixel.status, 200);
+    assert.equal(pixel.headers.get("content-type"), "image/gif");
+  }));
+
+  test("with the bundle at the origin too: 502 pages, and clicks to same-origin links still go through", () => withOriginDown({ bundles: bundlesDir(null) }, async (edge) => {
+    assert.equal((await get(edge, "/", { cookie: STEADY })).status, 502);
+    await edge.waitForEvent((e) => e.opmaat === "origin_unreachable" && e.path === "/");
+    const token = steadyBanner().token;
+    const click = (to) => fetch(`${edge.base}/opmaat/click?${new URLSearchParams({ token, to })}`, { redirect: "manual" });
+    const home = await click(`${edge.base}/sparen/groen`);
+    assert.equal(home.status, 303);
+    assert.equal(home.headers.get("location"), `${edge.base}/sparen/groen?opmaat=${encodeURIComponent(token)}`);
+    // A link to the bank's other hosts cannot be checked without the bundle: home instead.
+    const away = await click("https://www.example-bank.nl/sparen/groen");
+    assert.equal(away.status, 303);
+    assert.equal(away.headers.get("location"), "/");
+    await edge.waitForEvent((e) => e.opmaat === "no_bundle" && e.message, "no_bundle (the bundle fetch failed)");
+    // Not recorded (no bundle to check the token with), and said so.
+    await edge.waitForEvent((e) => e.opmaat === "click_not_recorded" && e.code !== "invalid_argument", "the click not recorded for want of a bundle");
+  }));
+});
+
 test("an embedded bundle decides without the origin serving one", async () => {
   const edge = await startEdge({ embed: GOOD, bundles: bundlesDir(null), trustedKeys: TRUSTED });
   try {
@@ -323,6 +390,26 @@ test("with analytics consent, measurement events reach the bank's collector, whi
   } finally {
     await edge.stop();
     server.close();
+  }
+});
+
+test("a collector that is down, or a COLLECT_URL that is no URL, never costs the visitor their dismissal", async () => {
+  const closed = `127.0.0.1:${await freePort()}`;
+  for (const options of [{ collectAddress: closed }, { collectAddress: closed, collectUrl: "http://[::1" }]) {
+    const edge = await startEdge({ bundles: bundlesDir(goodBundle()), trustedKeys: TRUSTED, ...options });
+    try {
+      const cookie = `${STEADY}; opmaat_consent=marketing.analytics`;
+      const token = (await (await get(edge, "/", { cookie })).text()).match(/name="token" value="([^"]+)"/)[1];
+      const dismissed = await fetch(`${edge.base}/opmaat/dismiss`, {
+        method: "POST", redirect: "manual", headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token, return: "/" }),
+      });
+      assert.equal(dismissed.status, 303);
+      assert.ok(visitorCookie(dismissed), `the dismissal is in the cookie (${JSON.stringify(options)})`);
+      await edge.waitForEvent((e) => e.opmaat === "collect_failed" && e.message, `collect_failed (${JSON.stringify(options)})`);
+    } finally {
+      await edge.stop();
+    }
   }
 });
 

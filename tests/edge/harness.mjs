@@ -3,7 +3,7 @@
 // lines collected, and the visitor cookie read back the way the worker reads it.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -33,7 +33,8 @@ export function edgeBundle(change = (catalogue) => catalogue) {
   return join(dir, "bank-nl-web.opb");
 }
 
-async function freePort() {
+/** A loopback port nothing listens on (a free one, just closed again). */
+export async function freePort() {
   const server = createServer();
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
   const { port } = server.address();
@@ -41,9 +42,19 @@ async function freePort() {
   return port;
 }
 
+/** Whether something accepts TCP connections on the loopback `port`. */
+function listening(port) {
+  return new Promise((ok) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => { socket.destroy(); ok(true); });
+    socket.once("error", () => ok(false));
+  });
+}
+
 /**
  * workerd serving the edge worker and the static origin with `options` (see edgeConfig):
- * resolves to { base, logs, pid, startedIn, stop } once it answers HTTP.
+ * resolves to { base, logs, pid, startedIn, stop } once it listens (not once it answers: with
+ * the origin down, the first answer may be a 502).
  */
 export async function startEdge(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), "opmaat-edge-"));
@@ -77,12 +88,8 @@ export async function startEdge(options = {}) {
   });
   for (;;) {
     if (exited !== null) throw new Error(`workerd exited with ${exited}:\n${logs.join("\n")}`);
-    try {
-      await fetch(`${base}/demo.css`);
-      break;
-    } catch {
-      await new Promise((ok) => setTimeout(ok, 5));
-    }
+    if (await listening(port)) break;
+    await new Promise((ok) => setTimeout(ok, 5));
   }
   return {
     base, logs, pid: child.pid, startedIn: performance.now() - started,

@@ -22,12 +22,14 @@ export const DEMO_COLLECTOR = "127.0.0.1:8080";
 /**
  * The config text. `dir` is where the file will live; `bundles` the folder served as /bundles/;
  * `embed` a bundle file to embed (else the worker fetches BUNDLE_URL from the origin);
- * `collectAddress` the host:port whose `collectUrl` takes measurement events (null: none).
+ * `collectAddress` the host:port whose `collectUrl` takes measurement events (null: none);
+ * `originAddress` a host:port to use as the origin instead of the static one (tests: a closed port).
  */
 export function edgeConfig({
   dir = HERE, port = DEFAULT_PORT, bundles = resolve(ROOT, "target/demo"), embed = null,
   bundleUrl = "/bundles/bank-nl-web.opb", revalidateSeconds = 60, cookieKey = null, trustedKeys = null,
   placements = "homepage", insecureCookie = true, collectAddress = DEMO_COLLECTOR, collectUrl = "/collect",
+  originAddress = null,
 } = {}) {
   const path = (p) => JSON.stringify(relative(dir, p) || ".");
   const text = (name, value, variable) => value === null
@@ -43,7 +45,7 @@ using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "edge", worker = .edge),
-    (name = "origin", worker = .origin),
+    (name = "origin", ${originAddress ? `external = (address = ${JSON.stringify(originAddress)}, http = ())` : "worker = .origin"}),
     (name = "www", disk = (path = ${path(resolve(ROOT, "www"))}, writable = false)),
     (name = "pkg", disk = (path = ${path(resolve(ROOT, "pkg"))}, writable = false)),
     (name = "bundles", disk = (path = ${path(bundles)}, writable = false)),${collectAddress ? `

@@ -10,7 +10,9 @@
 //
 // Fail open: whatever goes wrong with personalisation (no bundle, a bundle that does not verify,
 // an engine error, a bad cookie key) serves the origin's page unchanged, logs why, and is never a
-// 5xx. A tampered or expired visitor cookie is a new visitor, not an error.
+// 5xx. A tampered or expired visitor cookie is a new visitor, not an error. Every fetch the
+// worker makes is caught: the origin down is a short 502 page (ORIGIN_DOWN), never no response;
+// a failed bundle fetch or collector post is logged and changes no answer.
 //
 // Bindings (wrangler.toml, or www/edge/config.capnp for workerd):
 //   COOKIE_KEY                secret, ≥ 32 characters: the visitor cookie's HMAC key
@@ -36,6 +38,9 @@ const MAX_FORM_BYTES = 4096;
 const VARY = ["Cookie", "Accept-Language", "Sec-CH-UA-Mobile", "User-Agent"];
 /** After a failed first load, how long requests fail open at once before the bundle is fetched again. */
 const NO_BUNDLE_RETRY_MS = 5000;
+/** The page a visitor gets when the origin cannot be reached: short, plain, in both languages. */
+const ORIGIN_DOWN = "De website is even niet bereikbaar. Probeer het over een paar minuten opnieuw.\n"
+  + "The website cannot be reached right now. Please try again in a few minutes.\n";
 /** A transparent 1×1 GIF: the impression pixel's answer. */
 const PIXEL = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (c) => c.charCodeAt(0));
 
@@ -48,22 +53,38 @@ let keyFor = { secret: null, key: null };
 
 export default {
   async fetch(request, env, ctx) {
-    const url = new URL(request.url);
-    if (url.pathname === DISMISS_PATH) return respondTo("dismiss", request, env, ctx);
-    if (url.pathname === CLICK_PATH) return respondTo("click", request, env, ctx);
-    if (url.pathname === SEEN_PATH) return respondTo("impression", request, env, ctx);
-    const personalisable = request.method === "GET" && wantsHtml(request);
-    // A personalised page is never answered "not modified" from the origin's validators.
-    const page = await upstream(env).fetch(personalisable ? withoutValidators(request) : request);
-    if (!personalisable || page.status !== 200 || !isHtml(page)) return page;
     try {
-      return await personalise(request, page, env, ctx);
+      return await handle(request, env, ctx);
     } catch (error) {
-      log("fail_open", error, { path: url.pathname });
-      return page;
+      // Nothing should get here; if something does, the visitor still gets an answer.
+      log("worker_failed", error, { path: new URL(request.url).pathname });
+      return plainPage(ORIGIN_DOWN, 502);
     }
   },
 };
+
+async function handle(request, env, ctx) {
+  const url = new URL(request.url);
+  if (url.pathname === DISMISS_PATH) return respondTo("dismiss", request, env, ctx);
+  if (url.pathname === CLICK_PATH) return respondTo("click", request, env, ctx);
+  if (url.pathname === SEEN_PATH) return respondTo("impression", request, env, ctx);
+  const personalisable = request.method === "GET" && wantsHtml(request);
+  let page;
+  try {
+    // A personalised page is never answered "not modified" from the origin's validators.
+    page = await upstream(env).fetch(personalisable ? withoutValidators(request) : request);
+  } catch (error) {
+    log("origin_unreachable", error, { path: url.pathname });
+    return plainPage(ORIGIN_DOWN, 502);
+  }
+  if (!personalisable || page.status !== 200 || !isHtml(page)) return page;
+  try {
+    return await personalise(request, page, env, ctx);
+  } catch (error) {
+    log("fail_open", error, { path: url.pathname });
+    return page;
+  }
+}
 
 async function personalise(request, page, env, ctx) {
   const now = Date.now();
@@ -78,7 +99,7 @@ async function personalise(request, page, env, ctx) {
   const started = performance.now();
   const { profile: snapshot, context } = visitorProfile(visitor, request);
   const placements = (env.PLACEMENTS ?? DEFAULT_PLACEMENTS).split(",").map((p) => p.trim()).filter(Boolean);
-  const allowed = new Set(engine.allowedLinkHosts.map((h) => h.toLowerCase()));
+  const allowed = allowedHosts(engine);
   const banners = new Map();
   const profile = engine.profile(snapshot);
   try {
@@ -141,12 +162,20 @@ async function respondTo(event, request, env, ctx) {
     const key = await visitorKey(env);
     const { visitor, problem } = await readVisitor(request.headers.get("cookie"), key, now);
     // The engine is used only between here and the next await: a refresh may free it after that.
-    const engine = await currentEngine(env, ctx, url.origin, []);
+    let engine = null;
+    let noEngine = null;
+    try {
+      engine = await currentEngine(env, ctx, url.origin, []);
+    } catch (error) {
+      noEngine = error;
+    }
     if (event === "click") {
-      const target = token && clickTarget(form.get("to"), token, url.origin, new Set(engine.allowedLinkHosts.map((h) => h.toLowerCase())));
+      // Without a bundle only same-origin links can be checked; those still go through.
+      const target = token && clickTarget(form.get("to"), token, url.origin, allowedHosts(engine));
       if (!target) throw Object.assign(new Error("the click's link is not one a banner may carry"), { code: "invalid_argument" });
       location = target.href;
     }
+    if (!engine) throw noEngine;
     if (!token) throw Object.assign(new Error("no token"), { code: "invalid_argument" });
     if (request.headers.get("sec-fetch-site") === "cross-site") throw Object.assign(new Error("sent from another site"), { code: "cross_site" });
     if (visitor.isNew) throw Object.assign(new Error(`no valid visitor cookie (${problem ?? "none"})`), { code: "no_visitor" });
@@ -234,11 +263,11 @@ async function currentEngine(env, ctx, origin, timing) {
 }
 
 async function refresh(env, origin, trustedKeys, timing) {
-  const url = new URL(env.BUNDLE_URL, origin);
   const headers = {};
   if (bundle?.etag) headers["if-none-match"] = bundle.etag;
   else if (bundle?.lastModified) headers["if-modified-since"] = bundle.lastModified;
   try {
+    const url = new URL(env.BUNDLE_URL, origin);
     const response = await upstream(env).fetch(new Request(url, { headers }));
     if (response.status === 304 && bundle) {
       bundle.checkedAt = Date.now();
@@ -253,9 +282,9 @@ async function refresh(env, origin, trustedKeys, timing) {
     bundle = { engine, etag: response.headers.get("etag"), lastModified: response.headers.get("last-modified"), checkedAt: Date.now() };
     // Every request uses the engine only synchronously after getting it, so none holds the old one now.
     replaced?.free();
-    log("bundle_loaded", null, { url: url.pathname, version: engine.version });
+    log("bundle_loaded", null, { url: env.BUNDLE_URL, version: engine.version });
   } catch (error) {
-    log(bundle ? "bundle_kept" : "no_bundle", error, { url: url.pathname });
+    log(bundle ? "bundle_kept" : "no_bundle", error, { url: env.BUNDLE_URL });
     if (bundle) {
       bundle.checkedAt = Date.now(); // try again after the next interval, not on every request
     } else {
@@ -270,12 +299,24 @@ async function visitorKey(env) {
   return keyFor.key;
 }
 
+/** Posts measurement events to COLLECT_URL beside the answer; a failure is logged, never thrown. */
 function send(events, env, ctx, origin) {
   if (!env.COLLECT_URL || events.length === 0) return;
-  const post = (env.COLLECTOR ?? upstream(env)).fetch(new Request(new URL(env.COLLECT_URL, origin), {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(events),
-  }));
-  ctx.waitUntil(post.then((r) => { if (!r.ok) log("collect_failed", null, { status: r.status }); }, (e) => log("collect_failed", e)));
+  const post = async () => {
+    const response = await (env.COLLECTOR ?? upstream(env)).fetch(new Request(new URL(env.COLLECT_URL, origin), {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(events),
+    }));
+    if (!response.ok) log("collect_failed", null, { status: response.status });
+  };
+  ctx.waitUntil(post().catch((error) => log("collect_failed", error)));
+}
+
+/** The hosts the bundle's links may go to, lower-case (none without a bundle: same-origin only). */
+const allowedHosts = (engine) => new Set((engine?.allowedLinkHosts ?? []).map((h) => h.toLowerCase()));
+
+/** A short plain-text answer that no cache keeps. */
+function plainPage(text, status) {
+  return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
 }
 
 /**
