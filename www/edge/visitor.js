@@ -4,9 +4,12 @@
 // anonymous profile snapshot and the decision's context; nothing else about the visitor exists.
 //
 // The cookie is `<payload>.<mac>`: the payload is base64url JSON, the MAC an HMAC-SHA-256 of it
-// under the worker's secret key. It is signed, not encrypted: it holds nothing personal. A cookie
-// that is missing, malformed, signed with another key, from another cookie format or older than
-// VISITOR_MAX_AGE_DAYS is a new visitor, never an error. Its size is bounded (MAX_COOKIE_BYTES):
+// under the worker's secret key. It is signed, not encrypted: it holds nothing personal. Both
+// parts must be the one canonical base64url spelling of their bytes (no padding, no `+` or `/`,
+// no whitespace, the unused low bits of the last character zero, a MAC of exactly 32 bytes):
+// `atob` alone would take several spellings as one cookie. A cookie that is missing, malformed,
+// signed with another key, from another cookie format or older than VISITOR_MAX_AGE_DAYS is a
+// new visitor, never an error. Its size is bounded (MAX_COOKIE_BYTES):
 // the worker fits the ledger to MAX_LEDGER_CHARS first (older impressions go, what the visitor
 // said stays), and should the cookie still be over, the topics and then the ledger are dropped
 // and the worker logs it (see `encodeVisitor`).
@@ -61,6 +64,9 @@ export async function cookieKey(secret) {
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 
+/** Bytes of the cookie's MAC, an HMAC-SHA-256. */
+const MAC_BYTES = 32;
+
 /** Letters of a visitor id, and how many: 26^16, about 2^75 ids. */
 const ID_LETTERS = "abcdefghijklmnopqrstuvwxyz";
 const ID_LENGTH = 16;
@@ -95,15 +101,22 @@ export function newVisitor(now) {
 export async function readVisitor(cookieHeader, key, now) {
   const value = cookies(cookieHeader).get(VISITOR_COOKIE);
   if (value === undefined) return { visitor: newVisitor(now) };
+  return readVisitorCookie(value, key, now);
+}
+
+/** The visitor in the cookie's exact value (`<payload>.<mac>`), or a new one and the `problem`. */
+export async function readVisitorCookie(value, key, now) {
   const fresh = (problem) => ({ visitor: newVisitor(now), problem });
-  const dot = value.indexOf(".");
-  if (dot < 1 || value.length > MAX_COOKIE_BYTES) return fresh("malformed");
-  const payload = value.slice(0, dot);
-  const mac = fromBase64url(value.slice(dot + 1));
-  if (!mac || !(await crypto.subtle.verify("HMAC", key, mac, encoder.encode(payload)))) return fresh("tampered");
+  const parts = value.split(".");
+  if (parts.length !== 2 || parts[0] === "" || value.length > MAX_COOKIE_BYTES) return fresh("malformed");
+  const [payload, signature] = parts;
+  const mac = fromBase64url(signature);
+  if (mac?.length !== MAC_BYTES || !(await crypto.subtle.verify("HMAC", key, mac, encoder.encode(payload)))) return fresh("tampered");
+  const bytes = fromBase64url(payload);
+  if (!bytes) return fresh("malformed");
   let data;
   try {
-    data = JSON.parse(new TextDecoder().decode(fromBase64url(payload)));
+    data = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return fresh("malformed");
   }
@@ -201,17 +214,26 @@ export function cookies(header) {
   return map;
 }
 
-function toBase64url(bytes) {
+/** `bytes` in base64url without padding: the one spelling `fromBase64url` accepts. */
+export function toBase64url(bytes) {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function fromBase64url(text) {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+/**
+ * The bytes `text` spells, or null unless it is their canonical base64url spelling: the URL-safe
+ * alphabet only (no `=` padding, `+`, `/` or whitespace, all of which `atob` takes), a length
+ * that whole bytes give, and the unused low bits of the last character zero (which `atob`
+ * ignores). Re-encoding the bytes must give `text` back, character for character.
+ */
+export function fromBase64url(text) {
+  if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
+  let bytes;
   try {
-    return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+    bytes = Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
   } catch {
     return null;
   }
+  return toBase64url(bytes) === text ? bytes : null;
 }
