@@ -1,10 +1,12 @@
 //! Catalogue JSON → validated, compiled [`Payload`] (authoring side, native only).
 //!
 //! Everything a host would otherwise have to distrust is checked here, once, with the JSON path
-//! of the offending value in the error: ids unique, numbers finite and in range, windows ordered,
-//! links `https:` to an allowed host (or relative), every proposition with a creative in the
-//! default locale, every lever naming a real segment, every condition compiled in strict mode,
-//! and every count and string within the limits a host enforces when it loads the bundle.
+//! of the offending value in the error: ids unique and free of invisible characters (bidi
+//! controls, zero-width characters) that would make two ids look alike, numbers finite and in
+//! range, windows ordered, links resolved as a browser resolves them ([`link_target`]) and then
+//! `https:` to an allowed host on the default port or relative, every proposition with a creative
+//! in the default locale, every lever naming a real segment, every condition compiled in strict
+//! mode, and every count and string within the limits a host enforces when it loads the bundle.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,12 +52,14 @@ pub fn compile(c: &src::Catalogue, issued_at: Timestamp) -> Result<Payload> {
     check_count(c.propositions.len(), MAX_PROPOSITIONS, "propositions")?;
     check_count(c.placements.len(), MAX_PLACEMENTS, "placements")?;
     check_count(c.allowed_link_hosts.len(), MAX_SMALL_LIST, "allowedLinkHosts")?;
-    for (i, host) in c.allowed_link_hosts.iter().enumerate() {
-        let path = format!("allowedLinkHosts[{i}]");
-        check_id(host, &path)?;
-        if host.contains(['/', ':', '@']) || host.to_ascii_lowercase() != *host {
-            return Err(Error::catalogue(path, "expected a lowercase host name such as www.example-bank.nl"));
-        }
+    let allowed_link_hosts = c
+        .allowed_link_hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| link_host_entry(host, &format!("allowedLinkHosts[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
+    for name in c.saved_groups.keys() {
+        check_id(name, &format!("savedGroups.{name}"))?;
     }
 
     let mut tables = Tables::default();
@@ -95,7 +99,7 @@ pub fn compile(c: &src::Catalogue, issued_at: Timestamp) -> Result<Payload> {
         }
         let strategic = c.arbitration.strategic.propositions.get(&p.id).copied().unwrap_or(0.0);
         number(strategic, &format!("arbitration.strategic.propositions.{}", p.id))?;
-        propositions.push(proposition(c, p, &path, strategic, &mut tables, &mut conditions)?);
+        propositions.push(proposition(c, &allowed_link_hosts, p, &path, strategic, &mut tables, &mut conditions)?);
     }
     let a = &c.arbitration;
     non_negative(a.bank_value_weight, "arbitration.bankValueWeight")?;
@@ -133,7 +137,7 @@ pub fn compile(c: &src::Catalogue, issued_at: Timestamp) -> Result<Payload> {
         default_locale: c.default_locale.clone(),
         segments,
         channels: tables.channels,
-        allowed_link_hosts: c.allowed_link_hosts.clone(),
+        allowed_link_hosts,
         arbitration: out::Arbitration {
             bank_value_weight: a.bank_value_weight,
             customer_value_weight: a.customer_value_weight,
@@ -246,6 +250,7 @@ fn placement(p: &src::Placement, path: &str, tables: &mut Tables) -> Result<out:
 
 fn proposition(
     c: &src::Catalogue,
+    hosts: &[String],
     p: &src::Proposition,
     path: &str,
     strategic: f64,
@@ -311,7 +316,7 @@ fn proposition(
         .treatments
         .iter()
         .enumerate()
-        .map(|(i, t)| treatment(c, t, &format!("{path}.treatments[{i}]")))
+        .map(|(i, t)| treatment(c, hosts, t, &format!("{path}.treatments[{i}]")))
         .collect::<Result<Vec<_>>>()?;
     if p.treatments.iter().all(|t| t.weight == 0.0) {
         return Err(Error::catalogue(format!("{path}.treatments"), "at least one treatment needs a weight above 0"));
@@ -347,7 +352,7 @@ fn proposition(
     })
 }
 
-fn treatment(c: &src::Catalogue, t: &src::Treatment, path: &str) -> Result<out::Treatment> {
+fn treatment(c: &src::Catalogue, hosts: &[String], t: &src::Treatment, path: &str) -> Result<out::Treatment> {
     check_id(&t.id, &format!("{path}.id"))?;
     non_negative(t.weight, &format!("{path}.weight"))?;
     for (i, x) in t.beta.iter().enumerate() {
@@ -367,26 +372,26 @@ fn treatment(c: &src::Catalogue, t: &src::Treatment, path: &str) -> Result<out::
         for (locale, cr) in map {
             let cpath = format!("{path}.{field}.{locale}");
             check_id(locale, &cpath)?;
-            creatives.push(creative(c, cr, locale, form, &cpath)?);
+            creatives.push(creative(hosts, cr, locale, form, &cpath)?);
         }
     }
     Ok(out::Treatment { id: t.id.clone(), weight: t.weight, alpha: t.beta[0], beta: t.beta[1], creatives })
 }
 
-fn creative(c: &src::Catalogue, cr: &src::Creative, locale: &str, form: out::FormFactor, path: &str) -> Result<out::Creative> {
+fn creative(hosts: &[String], cr: &src::Creative, locale: &str, form: out::FormFactor, path: &str) -> Result<out::Creative> {
     for (field, text) in [("title", &cr.title), ("body", &cr.body), ("cta", &cr.cta), ("href", &cr.href)] {
         check_text(text, &format!("{path}.{field}"))?;
     }
     if cr.title.trim().is_empty() {
         return Err(Error::catalogue(format!("{path}.title"), "expected a non-empty title"));
     }
-    check_link(&cr.href, &c.allowed_link_hosts, &format!("{path}.href"))?;
+    check_link(&cr.href, hosts, &format!("{path}.href"))?;
     let image = match &cr.image {
         None => None,
         Some(img) => {
             check_text(&img.src, &format!("{path}.image.src"))?;
             check_text(&img.alt, &format!("{path}.image.alt"))?;
-            check_link(&img.src, &c.allowed_link_hosts, &format!("{path}.image.src"))?;
+            check_link(&img.src, hosts, &format!("{path}.image.src"))?;
             if img.width == 0 || img.height == 0 {
                 return Err(Error::catalogue(format!("{path}.image"), "width and height must be above 0 (they reserve the image's space)"));
             }
@@ -404,33 +409,151 @@ fn creative(c: &src::Catalogue, cr: &src::Creative, locale: &str, form: out::For
     })
 }
 
-/// The host of an absolute `https:` link, or `None` for a same-origin path.
-pub fn link_host(href: &str) -> std::result::Result<Option<&str>, &'static str> {
-    if let Some(rest) = href.strip_prefix("https://") {
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = &rest[..end];
-        if authority.contains('@') {
-            return Err("links may not carry user information");
-        }
-        let host = authority.split(':').next().unwrap_or("");
-        if host.is_empty() {
-            return Err("link has no host");
-        }
-        Ok(Some(host))
-    } else if href.starts_with('/') && !href.starts_with("//") {
-        Ok(None)
-    } else {
-        Err("expected an https: URL or a path starting with /")
+/// Where a creative's link leads: what a browser makes of it on a page of the bank's site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkTarget {
+    /// A path, query or fragment on the page's own site.
+    SameSite,
+    /// `https:` on the default port of this host: ASCII, lower case, without a trailing dot.
+    Host(String),
+}
+
+/// The one scheme absolute links may have.
+const HTTPS: &str = "https";
+/// The port `https:` uses when a link names none; a link may name it, but no other.
+const HTTPS_PORT: u32 = 443;
+/// The largest port number.
+const MAX_PORT: u32 = 65_535;
+
+/// Resolves a link as the WHATWG URL parser does against a page of the bank's site (an `https:`
+/// URL, whose scheme is special): leading and trailing C0 controls and spaces are stripped, tabs
+/// and newlines removed wherever they are, `\` read as `/`. A relative link that starts with two
+/// slashes (`//host`, `/\host`, `/⇥/host`) names a host, as does every `https:` link, with or
+/// without slashes (`https:host` is a host wherever the page's scheme is not `https:`; on an
+/// `https:` page it stays on the site, so reading it as a host is the safe side). The host is
+/// percent-decoded and lower-cased, a trailing dot dropped; user information, a port other than
+/// the default and any other scheme are refused.
+pub fn link_target(href: &str) -> std::result::Result<LinkTarget, &'static str> {
+    let cleaned: String = href
+        .trim_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .map(|c| if c == '\\' { '/' } else { c })
+        .collect();
+    if cleaned.is_empty() {
+        return Err("expected a link: an https: URL or a relative one such as /sparen");
+    }
+    match scheme(&cleaned) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(HTTPS) => authority(rest.trim_start_matches('/')),
+        Some(_) => Err("only https: links and relative ones are allowed (not javascript:, data:, http:, …)"),
+        None if cleaned.starts_with("//") => authority(cleaned.trim_start_matches('/')),
+        None => Ok(LinkTarget::SameSite),
     }
 }
 
-fn check_link(href: &str, allowed: &[String], path: &str) -> Result<()> {
-    match link_host(href) {
-        Err(reason) => Err(Error::catalogue(path, reason)),
-        Ok(None) => Ok(()),
-        Ok(Some(host)) if allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) => Ok(()),
-        Ok(Some(host)) => Err(Error::catalogue(path, format!("host {host:?} is not in allowedLinkHosts"))),
+/// The scheme of a URL and what follows its `:`: an ASCII letter, then letters, digits, `+`, `-`
+/// or `.`, then `:`. Anything else before the first `:` makes the link relative.
+fn scheme(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once(':')?;
+    let mut chars = scheme.chars();
+    let first = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    (first && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))).then_some((scheme, rest))
+}
+
+/// The host of an authority (up to the first `/`, `?` or `#`), checked as above.
+fn authority(rest: &str) -> std::result::Result<LinkTarget, &'static str> {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..end).unwrap_or_default();
+    if authority.contains('@') {
+        return Err("links may not carry user information (user@host)");
     }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    if let Some(port) = port.filter(|p| !p.is_empty()) {
+        let value = port.bytes().try_fold(0u32, |n, b| {
+            b.is_ascii_digit().then(|| (n * 10 + u32::from(b - b'0')).min(MAX_PORT + 1))
+        });
+        match value {
+            Some(HTTPS_PORT) => {}
+            Some(p) if p <= MAX_PORT => return Err("links may only use the default https: port (443)"),
+            _ => return Err("the link's port is not a port number"),
+        }
+    }
+    let decoded = percent_decode(host);
+    if !decoded.is_ascii() {
+        return Err("the link's host is not ASCII: write an international host name in punycode (xn--…)");
+    }
+    let host: String = decoded.iter().map(|&b| char::from(b.to_ascii_lowercase())).collect();
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    if host.is_empty() {
+        return Err("link has no host");
+    }
+    Ok(LinkTarget::Host(host.to_string()))
+}
+
+/// `%XX` sequences as the bytes they stand for; a `%` not followed by two hex digits stays.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |j: usize| bytes.get(j).and_then(|&h| char::from(h).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                out.extend(u8::try_from(high * 16 + low).ok());
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn check_link(href: &str, allowed: &[String], path: &str) -> Result<()> {
+    match link_target(href).map_err(|reason| Error::catalogue(path, reason))? {
+        LinkTarget::Host(host) if !allowed.contains(&host) => {
+            return Err(Error::catalogue(path, format!("host {host:?} is not in allowedLinkHosts")));
+        }
+        LinkTarget::Host(_) | LinkTarget::SameSite => {}
+    }
+    if href.chars().any(char::is_control) {
+        return Err(Error::catalogue(
+            path,
+            "contains a control character (a tab, a newline, …), which browsers skip: write the link without it",
+        ));
+    }
+    Ok(())
+}
+
+/// Longest DNS host name, and longest label of one.
+const MAX_HOST_BYTES: usize = 253;
+const MAX_LABEL_BYTES: usize = 63;
+
+/// An entry of `allowedLinkHosts`: a plain DNS host name (letters, digits and `-` in labels
+/// joined by dots), in any case, returned lower-cased. No wildcard, scheme, path, port, user or
+/// IP address: links are compared with exactly these names.
+fn link_host_entry(host: &str, path: &str) -> Result<String> {
+    const EXPECTED: &str = "expected a plain host name such as www.example-bank.nl (no *, scheme, path or port)";
+    let labels_ok = host.split('.').all(|label| {
+        (1..=MAX_LABEL_BYTES).contains(&label.len())
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    });
+    if host.len() > MAX_HOST_BYTES || !labels_ok {
+        return Err(Error::catalogue(path, EXPECTED));
+    }
+    // A host whose last label is a number is an IPv4 address to a browser.
+    let last = host.rsplit('.').next().unwrap_or_default();
+    if last.bytes().all(|b| b.is_ascii_digit()) || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x")) {
+        return Err(Error::catalogue(path, "expected a host name, not an IP address"));
+    }
+    Ok(host.to_ascii_lowercase())
 }
 
 fn policy_override(o: &src::PolicyOverride, path: &str) -> Result<out::PolicyOverride> {
@@ -502,13 +625,35 @@ fn time(text: &str, path: &str) -> Result<Timestamp> {
 }
 
 fn check_id(id: &str, path: &str) -> Result<()> {
-    if id.is_empty() || id.len() > MAX_ID_BYTES || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if let Some((c, what)) = id.chars().find_map(|c| invisible(c).map(|what| (c, what))) {
+        return Err(Error::catalogue(
+            path,
+            format!("contains U+{:04X}, {what}: an id must read the same wherever it is shown", u32::from(c)),
+        ));
+    }
+    if id.is_empty() || id.len() > MAX_ID_BYTES || id.chars().any(char::is_whitespace) {
         return Err(Error::catalogue(
             path,
             format!("expected an identifier of 1 to {MAX_ID_BYTES} bytes without spaces, found {id:?}"),
         ));
     }
     Ok(())
+}
+
+/// What a character that changes text without being seen is: a bidirectional control
+/// (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C), a zero-width character (U+200B–U+200D,
+/// U+2060, U+FEFF), another invisible format character, or a control character.
+fn invisible(c: char) -> Option<&'static str> {
+    match c {
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}' => {
+            Some("a bidirectional control")
+        }
+        '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' => Some("a zero-width character"),
+        '\u{00ad}' | '\u{180e}' | '\u{2061}'..='\u{2064}' | '\u{206a}'..='\u{206f}' | '\u{fff9}'..='\u{fffb}'
+        | '\u{e0000}'..='\u{e007f}' => Some("an invisible formatting character"),
+        c if c.is_control() => Some("a control character"),
+        _ => None,
+    }
 }
 
 fn check_text(text: &str, path: &str) -> Result<()> {

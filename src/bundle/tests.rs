@@ -7,6 +7,7 @@ use crate::limits::{MAX_BUNDLE_BYTES, MAX_ID_BYTES, MAX_PLACEMENTS};
 use super::{load, Bundle, LoadOptions, Payload, TrustedKeys};
 use crate::time::parse_rfc3339;
 use crate::{Error, Result};
+use serde_json::{json, Value};
 
 /// A development key derived from a fixed seed: for tests only.
 pub(crate) fn dev_key(n: u8) -> SigningKey {
@@ -299,7 +300,7 @@ fn catalogue_errors_carry_a_json_path() {
         ("\"minService\": 1", "\"minService\": 9", "placements[0].minService: cannot exceed slots (3)"),
         ("\"id\": \"afloswijzer\"", "\"id\": \"spaar-spektakel\"", "propositions[1].id: duplicate id \"spaar-spektakel\""),
         ("\"href\": \"https://www.example-bank.nl/app\"", "\"href\": \"https://evil.example/app\"", "propositions[9].treatments[0].creative.nl.href: host \"evil.example\" is not in allowedLinkHosts"),
-        ("\"href\": \"/contact\"", "\"href\": \"javascript:alert(1)\"", "propositions[8].treatments[0].creative.nl.href: expected an https: URL or a path starting with /"),
+        ("\"href\": \"/contact\"", "\"href\": \"javascript:alert(1)\"", "propositions[8].treatments[0].creative.nl.href: only https: links and relative ones are allowed"),
         ("\"default\": 0.5", "\"default\": 1.5", "propositions[10].propensity.default: expected a probability from 0 to 1"),
         ("\"until\": \"2027-06-01T00:00:00Z\"", "\"until\": \"2026-06-01T00:00:00Z\"", "valid.until: must be after valid.from"),
         ("\"from\": \"2026-11-01T00:00:00Z\"", "\"from\": \"1 November\"", "valid.from: expected an RFC 3339 date-time"),
@@ -316,6 +317,217 @@ fn catalogue_errors_carry_a_json_path() {
     let err = failure(compile_json("{\"catalogue\": ", 0));
     assert_eq!(err.code(), "invalid_catalogue");
     assert!(err.to_string().contains("line 1"), "{err}");
+}
+
+/// The sample catalogue as a JSON value, to change one field of.
+fn sample_value() -> Value {
+    let json = read_catalogue_file(concat!(env!("CARGO_MANIFEST_DIR"), "/www/catalogue.json")).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+/// The error of compiling a changed sample catalogue, which must fail.
+fn compile_error(catalogue: &Value) -> String {
+    failure(compile_json(&catalogue.to_string(), 0)).to_string()
+}
+
+/// Links that leave the site (or may, for some reader) and the start of their error.
+const HOSTILE_LINKS: &[(&str, &str)] = &[
+    ("/\\evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("/\t/evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("/\n/evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("//evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("\\\\evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("\\/evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("///evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    (" //evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("\u{1}//evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("https:evil.example", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("https:/evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("https:\\\\evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("https:///evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("HTTPS://EVIL.EXAMPLE/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("ht\ttps://evil.example/x", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("https://evil.example\\@www.example-bank.nl/", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("https://evil.example/https://www.example-bank.nl/", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("https://evil.example?https://www.example-bank.nl/", "host \"evil.example\" is not in allowedLinkHosts"),
+    ("https://www.example-bank.nl.evil.example/", "host \"www.example-bank.nl.evil.example\" is not in allowedLinkHosts"),
+    ("https://www.example-bank.nl%2eevil.example/", "host \"www.example-bank.nl.evil.example\" is not in allowedLinkHosts"),
+    ("https://www.example-bank.nl%2F@evil.example/", "links may not carry user information"),
+    ("https://www.example-bank.nl@evil.example/", "links may not carry user information"),
+    ("https://jan:geheim@www.example-bank.nl/", "links may not carry user information"),
+    ("https://www.example-bank.nl:444/x", "links may only use the default https: port (443)"),
+    ("https://www.example-bank.nl:8443/x", "links may only use the default https: port (443)"),
+    ("https://www.example-bank.nl:99999/x", "the link's port is not a port number"),
+    ("https://www.example-bank.nl:x/", "the link's port is not a port number"),
+    ("https://[::1]/", "the link's port is not a port number"),
+    ("https://127.0.0.1/x", "host \"127.0.0.1\" is not in allowedLinkHosts"),
+    ("https://\u{ff45}vil.example/", "the link's host is not ASCII"),
+    ("https://www.exam\u{ad}ple-bank.nl/", "the link's host is not ASCII"),
+    ("https://www.example-bank.nl%C3%A9/", "the link's host is not ASCII"),
+    ("https://", "link has no host"),
+    ("https:", "link has no host"),
+    ("//", "link has no host"),
+    ("", "expected a link"),
+    (" \t", "expected a link"),
+    ("http://www.example-bank.nl/x", "only https: links and relative ones are allowed"),
+    ("javascript:alert(1)", "only https: links and relative ones are allowed"),
+    ("JavaScript:alert(1)", "only https: links and relative ones are allowed"),
+    ("java\tscript:alert(1)", "only https: links and relative ones are allowed"),
+    ("  javascript:alert(1)", "only https: links and relative ones are allowed"),
+    ("data:text/html,<script>alert(1)</script>", "only https: links and relative ones are allowed"),
+    ("vbscript:msgbox", "only https: links and relative ones are allowed"),
+    ("ftp://www.example-bank.nl/", "only https: links and relative ones are allowed"),
+    ("wss://www.example-bank.nl/", "only https: links and relative ones are allowed"),
+    ("sparen:groen", "only https: links and relative ones are allowed"),
+    ("/sparen\t/groen", "contains a control character"),
+    ("https://www.example-bank.nl/x\n", "contains a control character"),
+];
+
+/// Links that stay on the site or go to an allowed host.
+const LEGITIMATE_LINKS: &[&str] = &[
+    "/sparen/groen",
+    "https://www.example-bank.nl/x?y=1#z",
+    "HTTPS://WWW.EXAMPLE-BANK.NL/x",
+    "sparen/groen",
+    "../sparen/groen",
+    "?q=1",
+    "#top",
+    "https://www.example-bank.nl",
+    "https://www.example-bank.nl?x=1",
+    "https://www.example-bank.nl:443/x",
+    "https://www.example-bank.nl:/x",
+    "https://www.example-bank.nl./x",
+    "https://%77ww.example-bank.nl/x",
+    "/sparen?next=//evil.example",
+    "/zoeken?q=a:b",
+    " /sparen ",
+];
+
+#[test]
+fn links_that_leave_the_site_are_refused() {
+    for (link, expected) in HOSTILE_LINKS {
+        let mut catalogue = sample_value();
+        catalogue["propositions"][8]["treatments"][0]["creative"]["nl"]["href"] = json!(link);
+        let err = compile_error(&catalogue);
+        let path = "propositions[8].treatments[0].creative.nl.href: ";
+        assert!(err.starts_with(&format!("{path}{expected}")), "{link:?}: {err}");
+        let mut catalogue = sample_value();
+        catalogue["propositions"][0]["treatments"][0]["creative"]["nl"]["image"]["src"] = json!(link);
+        let err = compile_error(&catalogue);
+        let path = "propositions[0].treatments[0].creative.nl.image.src: ";
+        assert!(err.starts_with(&format!("{path}{expected}")), "{link:?}: {err}");
+    }
+}
+
+#[test]
+fn links_on_the_site_and_allowed_hosts_build() {
+    for link in LEGITIMATE_LINKS {
+        let mut catalogue = sample_value();
+        catalogue["propositions"][8]["treatments"][0]["creative"]["nl"]["href"] = json!(link);
+        catalogue["propositions"][0]["treatments"][0]["creative"]["nl"]["image"]["src"] = json!(link);
+        let result = compile_json(&catalogue.to_string(), 0);
+        assert!(result.is_ok(), "{link:?}: {:?}", result.err());
+    }
+}
+
+#[test]
+fn links_resolve_as_browsers_resolve_them() {
+    use super::compile::{link_target, LinkTarget};
+    let host = |h: &str| Ok(LinkTarget::Host(h.to_string()));
+    assert_eq!(link_target("/\\evil.example/x"), host("evil.example"));
+    assert_eq!(link_target("HTTPS://WWW.Example-Bank.NL./x"), host("www.example-bank.nl"));
+    assert_eq!(link_target("https://%77ww.example-bank.nl"), host("www.example-bank.nl"));
+    assert_eq!(link_target("https:evil.example"), host("evil.example"));
+    for same_site in ["/x", "x", "./x", "?q", "#top", "/x//evil.example", "\t/x"] {
+        assert_eq!(link_target(same_site), Ok(LinkTarget::SameSite), "{same_site:?}");
+    }
+}
+
+#[test]
+fn allowed_link_hosts_are_plain_host_names() {
+    let refused = [
+        ("*", "expected a plain host name"),
+        ("*.example-bank.nl", "expected a plain host name"),
+        ("https://www.example-bank.nl", "expected a plain host name"),
+        ("www.example-bank.nl/sparen", "expected a plain host name"),
+        ("www.example-bank.nl:443", "expected a plain host name"),
+        ("jan@www.example-bank.nl", "expected a plain host name"),
+        ("www..example-bank.nl", "expected a plain host name"),
+        ("www.example-bank.nl.", "expected a plain host name"),
+        (".example-bank.nl", "expected a plain host name"),
+        ("-www.example-bank.nl", "expected a plain host name"),
+        ("www.example-bank-.nl", "expected a plain host name"),
+        ("bücher.de", "expected a plain host name"),
+        ("www example-bank.nl", "expected a plain host name"),
+        ("", "expected a plain host name"),
+        ("127.0.0.1", "expected a host name, not an IP address"),
+        ("10.0x1", "expected a host name, not an IP address"),
+        ("[::1]", "expected a plain host name"),
+    ];
+    for (host, expected) in refused {
+        let mut catalogue = sample_value();
+        catalogue["allowedLinkHosts"] = json!(["www.example-bank.nl", host]);
+        let err = compile_error(&catalogue);
+        assert!(err.starts_with(&format!("allowedLinkHosts[1]: {expected}")), "{host:?}: {err}");
+    }
+    let mut catalogue = sample_value();
+    catalogue["allowedLinkHosts"] = json!(["WWW.Example-Bank.NL", "xn--bcher-kva.de", "localhost"]);
+    let payload = compile_json(&catalogue.to_string(), 0).unwrap();
+    assert_eq!(payload.catalogue.allowed_link_hosts, ["www.example-bank.nl", "xn--bcher-kva.de", "localhost"]);
+}
+
+#[test]
+fn ids_with_invisible_characters_are_refused() {
+    let hidden = [
+        ('\u{202e}', "a bidirectional control"),
+        ('\u{202a}', "a bidirectional control"),
+        ('\u{2066}', "a bidirectional control"),
+        ('\u{2069}', "a bidirectional control"),
+        ('\u{200e}', "a bidirectional control"),
+        ('\u{200f}', "a bidirectional control"),
+        ('\u{061c}', "a bidirectional control"),
+        ('\u{200b}', "a zero-width character"),
+        ('\u{200d}', "a zero-width character"),
+        ('\u{2060}', "a zero-width character"),
+        ('\u{feff}', "a zero-width character"),
+        ('\u{ad}', "an invisible formatting character"),
+        ('\u{7}', "a control character"),
+        ('\u{85}', "a control character"),
+    ];
+    // Every id of the catalogue, by the pointer to it and its JSON path.
+    let ids = [
+        ("/catalogue", "catalogue"),
+        ("/defaultLocale", "defaultLocale"),
+        ("/holdout/salt", "holdout.salt"),
+        ("/placements/1/id", "placements[1].id"),
+        ("/placements/1/channel", "placements[1].channel"),
+        ("/propositions/3/id", "propositions[3].id"),
+        ("/propositions/3/segment", "propositions[3].segment"),
+        ("/propositions/3/channels/0", "propositions[3].channels[0]"),
+        ("/propositions/3/propensity/model", "propositions[3].propensity.model"),
+        ("/propositions/3/treatments/0/id", "propositions[3].treatments[0].id"),
+    ];
+    for (c, what) in hidden {
+        for (pointer, path) in ids {
+            let mut catalogue = sample_value();
+            let id = catalogue.pointer_mut(pointer).unwrap();
+            *id = json!(format!("{}{c}x", id.as_str().unwrap()));
+            let err = compile_error(&catalogue);
+            let expected = format!("{path}: contains U+{:04X}, {what}: an id must read the same", u32::from(c));
+            assert!(err.starts_with(&expected), "{pointer} with U+{:04X}: {err}", u32::from(c));
+        }
+    }
+    // Ids that are keys: a creative's locale and a saved group's name.
+    let mut catalogue = sample_value();
+    let creative = catalogue.pointer_mut("/propositions/3/treatments/0/creative").unwrap().as_object_mut().unwrap();
+    let en = creative.remove("en").unwrap();
+    creative.insert("en\u{202e}".into(), en);
+    let err = compile_error(&catalogue);
+    assert!(err.starts_with("propositions[3].treatments[0].creative.en\u{202e}: contains U+202E, a bidirectional control"), "{err}");
+    let mut catalogue = sample_value();
+    catalogue["savedGroups"] = json!({"staff\u{200b}": ["a"]});
+    let err = compile_error(&catalogue);
+    assert!(err.starts_with("savedGroups.staff\u{200b}: contains U+200B, a zero-width character"), "{err}");
 }
 
 #[test]
