@@ -41,9 +41,11 @@
 //! those lengths have no place in a pseudonymous snapshot, so the bank must send them as numbers
 //! or leave them out. Random ids must not trip the checks: a canonical UUID (`8-4-4-4-12` hex
 //! digits, any case) is never personal data; nor is an id of letters only (what the edge worker
-//! gives visitors), a base64url id, or a hex id that has at least one letter. A hex id that
-//! happens to be made of digits only is a number: one of 16 hex digits is that 1 time in 1,900,
-//! and then passes Luhn 1 time in 10. The property tests below generate each side.
+//! gives visitors), a base64url id, or a lower-case hex id that has at least one letter. A hex
+//! id that happens to be made of digits only is a number: one of 16 hex digits is that 1 time in
+//! 1,900, and then passes Luhn 1 time in 10 (1 in 19,000 such ids refused: measured, as the
+//! other rates here). A hex id in capitals, which is unusual, holds something that reads as an
+//! IBAN inside it about 1 time in 100,000. The property tests below generate each side.
 //!
 //! The checks allocate nothing and never panic: they read bytes and chars through iterators
 //! and `get`, never by slicing at an offset that may split a character.
