@@ -288,9 +288,14 @@ fn catalogue_errors_carry_a_json_path() {
         (r#""fallback": "yes""#, "propositions[0].fallback", "expected a boolean"),
         (r#""eligibility": {"age": {"$gte": []}}"#, "propositions[0].eligibility.age.$gte", ""),
         (r#""eligibility": {"age": {"$bogus": 1}}"#, "propositions[0].eligibility.age", "$bogus"),
+        (r#""eligibility": {"$where": "this.age >= 18"}"#, "propositions[0].eligibility.$where", "unknown operator"),
+        (r#""suitability": {"age": 1, "$expr": {"$gte": ["$age", 18]}}"#, "propositions[0].suitability.$expr", "unknown operator"),
     ];
     for (fields, path, message) in cases {
         let err = failure(compile_json(&catalogue_with(fields), 0));
+        if path.contains('$') {
+            assert_eq!(err.code(), "invalid_condition", "{fields}: {err}");
+        }
         assert!(err.to_string().starts_with(path), "{fields}: {err}");
         assert!(err.to_string().contains(message), "{fields}: {err}");
     }

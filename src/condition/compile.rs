@@ -54,6 +54,8 @@ const VALUE_OPERATORS: &[&str] = &[
 ];
 
 const EXPECTED_SCALAR: &str = "expected a string, number, boolean or null";
+const UNKNOWN_DOCUMENT_OPERATOR: &str =
+    "unknown operator: a condition's keys are attribute names or $and, $or, $nor, $not";
 const EXPECTED_TYPE_NAME: &str =
     "expected one of \"string\", \"number\", \"boolean\", \"object\", \"array\", \"null\"";
 
@@ -200,6 +202,11 @@ impl Compiler {
                 format!("{op} applies to an attribute; write {{\"<attribute>\": {{\"{op}\": ...}}}}"),
             )
             .into()),
+            // GrowthBook reads an unknown `$` key as an attribute's name, which hides a typo or
+            // an operator it lacks (`$where`, `$expr`) as a test that is never true.
+            op if self.mode == Mode::Strict && op.starts_with('$') => {
+                Err(invalid_condition(at, UNKNOWN_DOCUMENT_OPERATOR).into())
+            }
             _ => {
                 let test = self.value(arg, at, depth + 1, false)?;
                 let path = self.intern_path(key)?;
@@ -850,6 +857,32 @@ mod tests {
                 "expected an object (a condition)",
             ),
             (
+                json!({"$where": "this.age > 18"}),
+                "propositions[3].eligibility.$where",
+                UNKNOWN_DOCUMENT_OPERATOR,
+            ),
+            (
+                json!({"$expr": {"$gt": ["$age", 18]}}),
+                "propositions[3].eligibility.$expr",
+                UNKNOWN_DOCUMENT_OPERATOR,
+            ),
+            (json!({"age": 1, "$foo": 1}), "propositions[3].eligibility.$foo", UNKNOWN_DOCUMENT_OPERATOR),
+            (
+                json!({"$or": [{"a": 1}, {"$text": {"$search": "x"}}]}),
+                "propositions[3].eligibility.$or[1].$text",
+                UNKNOWN_DOCUMENT_OPERATOR,
+            ),
+            (
+                json!({"$not": {"$comment": "x"}}),
+                "propositions[3].eligibility.$not.$comment",
+                UNKNOWN_DOCUMENT_OPERATOR,
+            ),
+            (
+                json!({"h": {"$elemMatch": {"n": 1, "$where": "1"}}}),
+                "propositions[3].eligibility.h.$elemMatch.$where",
+                UNKNOWN_DOCUMENT_OPERATOR,
+            ),
+            (
                 json!({"$in": [1]}),
                 "propositions[3].eligibility.$in",
                 "$in applies to an attribute; write {\"<attribute>\": {\"$in\": ...}}",
@@ -883,7 +916,7 @@ mod tests {
             "age": {"$gte": 18, "$lt": "65"}, "tags": {"$all": ["a"], "$size": {"$gt": 0}},
             "$or": [{"v": {"$vgte": "1.2.3"}}, {"u": {"$regexi": "^/a"}}], "$not": {"x": null},
             "id": {"$inGroup": "staff"}, "e": {"$exists": false}, "t": {"$type": "array"},
-            "h": {"$elemMatch": {"n": 1}}, "l": ["a", {"b": 1}], "$groups": {"$elemMatch": {"$eq": "a"}}
+            "h": {"$elemMatch": {"n": 1}}, "l": ["a", {"b": 1}], "groups": {"$elemMatch": {"$eq": "a"}}
         });
         assert_eq!(c.compile(&ok, "c").ok(), Some(CondId(0)));
         assert!(c.finish().prepare().is_ok());
@@ -926,6 +959,17 @@ mod tests {
         );
         assert_eq!(pool.strings, vec!["home".to_owned()]);
         assert_eq!(pool.sets.len(), 1);
+    }
+
+    #[test]
+    fn lenient_mode_reads_unknown_dollar_keys_as_attributes() {
+        // GrowthBook's behaviour, which its conformance cases check with `$groups`.
+        let mut c = Compiler::new(Mode::Lenient, &groups());
+        let cond = json!({"$groups": {"$elemMatch": {"$eq": "a"}}, "$where": "x"});
+        assert_eq!(c.compile(&cond, "c").ok(), Some(CondId(0)));
+        let prepared = c.finish().prepare().expect("prepare");
+        assert!(prepared.eval(CondId(0), &json!({"$groups": ["a"], "$where": "x"})));
+        assert!(!prepared.eval(CondId(0), &json!({"$groups": ["a"]})));
     }
 
     #[test]
