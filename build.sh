@@ -7,6 +7,7 @@
 #   ./build.sh demo    setup + build + sign the sample catalogue + serve www/ on 127.0.0.1, and
 #                      the edge worker in workerd in front of it
 #   ./build.sh bench   setup + the benchmarks (reported, never asserted)
+#   ./build.sh fuzz [SECONDS]   every fuzz target for SECONDS each (default 600), corpora kept
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,6 +19,9 @@ CLI=target/debug/opmaat
 FIXTURES=target/test-fixtures
 DEMO_PORT=${OPMAAT_DEMO_PORT:-8080}
 EDGE_PORT=8787 # the port www/edge/config.capnp listens on
+
+FUZZ_TARGETS="bundle_decode catalogue_compile profile context ledger rfc3339 condition_ir regex_js"
+FUZZ_TEST_SECONDS=${OPMAAT_FUZZ_TEST_SECONDS:-10} # each target's run inside ./build.sh test
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -43,6 +47,16 @@ setup() {
       echo "Chromium is missing. Install Debian's packages as root: apt-get install chromium chromium-driver" >&2
       exit 1
     fi
+  fi
+}
+
+# The fuzzers: cargo-fuzz (libFuzzer) needs a nightly toolchain; installed only when missing.
+fuzz_setup() {
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! command -v cargo-fuzz >/dev/null; then
+    cargo install cargo-fuzz --locked
   fi
 }
 
@@ -88,6 +102,10 @@ fixtures() {
 
 # ---------------------------------------------------------------------------------------------
 run_tests() {
+  say "test: clippy (no panics reachable from input: see the lints denied in src/lib.rs)"
+  cargo clippy --features cli --lib --bins
+  cargo clippy --target "$WASM_TARGET" --lib
+
   say "test: native (unit, integration, doc)"
   cargo test --features cli
   say "test: GrowthBook conformance, native (every case by name)"
@@ -114,6 +132,32 @@ run_tests() {
 
   say "test: the edge worker in workerd (including a ${OPMAAT_EDGE_LOAD_SECONDS:-30} s load run on loopback)"
   node --test tests/edge/
+}
+
+# ---------------------------------------------------------------------------------------------
+# Each fuzz target for $1 seconds, from seeds made of the test data plus whatever earlier runs
+# found (fuzz/corpus/, not committed). Every input in fuzz/regressions/<target>/ (committed:
+# each once crashed a target) runs first; a crash there or a new one fails the run, and the
+# input that crashed lands in fuzz/artifacts/<target>/ for it to become a regression.
+run_fuzzers() {
+  local seconds=$1 target
+  say "fuzz: $FUZZ_TARGETS, ${seconds} s each"
+  "$CLI" build www/catalogue.json --key "$FIXTURES/a.key" --out "$FIXTURES/fuzz-seed.opb" \
+    --issued-at 2026-11-23T12:00:00Z > /dev/null
+  node fuzz/seeds.mjs "$FIXTURES/fuzz-seed.opb"
+  (cd fuzz && cargo +nightly fuzz build -O)
+  mkdir -p fuzz/artifacts
+  for target in $FUZZ_TARGETS; do
+    mkdir -p "fuzz/regressions/$target" "fuzz/corpus/$target"
+    local log="fuzz/artifacts/$target.log"
+    if ! (cd fuzz && cargo +nightly fuzz run -O "$target" "corpus/$target" "regressions/$target" -- \
+      -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1) > "$log" 2>&1; then
+      tail -n 60 "$log"
+      echo "fuzz target $target crashed: the input is in fuzz/artifacts/$target/" >&2
+      return 1
+    fi
+    printf '%-18s %s\n' "$target" "$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2 " executions"}')"
+  done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -168,8 +212,9 @@ bench() {
 case "${1:-}" in
   setup) setup ;;
   build) setup; build ;;
-  test) setup; build; fixtures; run_tests; say "all suites passed" ;;
+  test) setup; fuzz_setup; build; fixtures; run_tests; run_fuzzers "$FUZZ_TEST_SECONDS"; say "all suites passed" ;;
   demo) setup; build; demo ;;
   bench) setup; bench ;;
-  *) echo "usage: ./build.sh setup|build|test|demo|bench" >&2; exit 2 ;;
+  fuzz) setup; fuzz_setup; build; fixtures; run_fuzzers "${2:-600}" ;;
+  *) echo "usage: ./build.sh setup|build|test|demo|bench|fuzz [SECONDS]" >&2; exit 2 ;;
 esac

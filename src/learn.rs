@@ -139,8 +139,12 @@ pub fn learn(catalogue: &mut Catalogue, events: &[Measurement], options: &Option
             EventKind::Dismiss => continue,
         };
         let key = (e.proposition.clone(), e.treatment.clone());
-        weighted.entry(key.clone()).or_default()[slot] += weight;
-        counted.entry(key).or_default()[slot] += 1;
+        if let Some(w) = weighted.entry(key.clone()).or_default().get_mut(slot) {
+            *w += weight;
+        }
+        if let Some(c) = counted.entry(key).or_default().get_mut(slot) {
+            *c += 1;
+        }
         match e.event {
             EventKind::Impression => {
                 exposed.entry(&e.proposition).or_default().insert(&e.subject);
@@ -186,7 +190,7 @@ pub fn learn(catalogue: &mut Catalogue, events: &[Measurement], options: &Option
         }
         propensities.insert(p.id.clone(), (before, p.propensity.default));
         let treated = exposed.get(p.id.as_str()).map_or(0, BTreeSet::len);
-        let treated_conv = converted.get(&(p.id.as_str(), false)).map_or(0, |s| s.intersection(&exposed[p.id.as_str()]).count());
+        let treated_conv = converted.get(&(p.id.as_str(), false)).map_or(0, |s| exposed.get(p.id.as_str()).map_or(0, |e| s.intersection(e).count()));
         let held_conv = converted.get(&(p.id.as_str(), true)).map_or(0, BTreeSet::len);
         if treated > 0 && !held_out.is_empty() {
             let (r1, n1) = (treated_conv as f64 / treated as f64, treated as f64);

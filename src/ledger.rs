@@ -220,7 +220,9 @@ impl Ledger {
                 i
             }
         };
-        let entry = &mut self.entries[index];
+        let Some(entry) = self.entries.get_mut(index) else {
+            return Recorded::Stale; // cannot happen: `index` was just found or inserted
+        };
         if entry.events.iter().any(|e| e.kind == kind && e.token == event.token) {
             return Recorded::Duplicate;
         }
@@ -241,7 +243,7 @@ impl Ledger {
         for theirs in &other.entries {
             match self.entries.binary_search_by_key(&theirs.proposition, |e| e.proposition) {
                 Ok(i) => {
-                    let ours = &mut self.entries[i];
+                    let Some(ours) = self.entries.get_mut(i) else { continue };
                     for (o, t) in ours.floors.iter_mut().zip(theirs.floors) {
                         *o = (*o).max(t);
                     }
@@ -273,7 +275,7 @@ impl Ledger {
     pub fn events(&self, proposition: &str) -> &[Event] {
         let key = proposition_key(proposition);
         match self.entries.binary_search_by_key(&key, |e| e.proposition) {
-            Ok(i) => &self.entries[i].events,
+            Ok(i) => self.entries.get(i).map_or(&[], |e| e.events.as_slice()),
             Err(_) => &[],
         }
     }
@@ -354,8 +356,8 @@ fn bound_entry(entry: &mut Entry, oldest_kept: u32, max_impressions: usize) {
     let mut keep = vec![false; events.len()];
     let mut impressions = 0;
     let mut newest_of = std::collections::BTreeSet::new();
-    for (i, e) in events.iter().enumerate().rev() {
-        keep[i] = e.minute >= oldest_kept
+    for (kept, e) in keep.iter_mut().zip(events.iter()).rev() {
+        *kept = e.minute >= oldest_kept
             && match e.kind {
                 EventKind::Impression => {
                     impressions += 1;
@@ -365,12 +367,11 @@ fn bound_entry(entry: &mut Entry, oldest_kept: u32, max_impressions: usize) {
             };
     }
     let mut floors = entry.floors;
-    let mut index = 0;
+    let mut verdicts = keep.into_iter();
     events.retain(|e| {
-        let kept = keep[index];
-        index += 1;
+        let kept = verdicts.next().unwrap_or(true);
         if !kept {
-            let floor = &mut floors[e.kind as usize];
+            let floor = floor_mut(&mut floors, e.kind);
             *floor = (*floor).max((e.minute, e.token));
         }
         kept
@@ -378,12 +379,24 @@ fn bound_entry(entry: &mut Entry, oldest_kept: u32, max_impressions: usize) {
     entry.floors = floors;
 }
 
+/// The floor of events of `kind` (one per kind, in [`EventKind`]'s order).
+fn floor_mut(floors: &mut [(u32, u32); 4], kind: EventKind) -> &mut (u32, u32) {
+    let [impression, click, dismiss, convert] = floors;
+    match kind {
+        EventKind::Impression => impression,
+        EventKind::Click => click,
+        EventKind::Dismiss => dismiss,
+        EventKind::Convert => convert,
+    }
+}
+
 /// No event dropped yet.
 const NO_FLOOR: (u32, u32) = (0, 0);
 
 /// Is the event at or below its kind's floor (in the order the bounds keep events by)?
 fn below_floor(e: &Event, floors: &[(u32, u32); 4]) -> bool {
-    let floor = floors[e.kind as usize];
+    let mut floors = *floors;
+    let floor = *floor_mut(&mut floors, e.kind);
     floor != NO_FLOOR && (e.minute, e.token) <= floor
 }
 
@@ -398,7 +411,7 @@ fn decode(text: &str) -> Result<Ledger, LedgerWarning> {
         return Err(LedgerWarning::LedgerCorrupt);
     }
     let Some(body) = text.strip_prefix(PREFIX) else {
-        let looks_versioned = text.starts_with('L') && text[1..].split('.').next().is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
+        let looks_versioned = text.strip_prefix('L').and_then(|rest| rest.split('.').next()).is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
         return Err(if looks_versioned { LedgerWarning::LedgerVersion } else { LedgerWarning::LedgerCorrupt });
     };
     let bytes = BASE64URL.decode(body).map_err(|_| LedgerWarning::LedgerCorrupt)?;

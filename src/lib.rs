@@ -11,6 +11,14 @@
 //! only) is a thin shell that turns JS values into these types and back; no decision logic lives
 //! there.
 
+// Nothing reachable from input may panic (in Wasm a panic is a trap, and traps corrupt the
+// instance): no unchecked indexing or slicing, no string slicing, no unwrap or expect outside
+// tests. `./build.sh test` runs clippy with these denied; the few exceptions say why.
+#![cfg_attr(
+    not(test),
+    deny(clippy::indexing_slicing, clippy::string_slice, clippy::unwrap_used, clippy::expect_used)
+)]
+
 pub mod bundle;
 pub mod condition;
 pub mod decide;

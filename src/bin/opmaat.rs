@@ -5,6 +5,11 @@
 //! Every failure prints `error[<code>]: <message>` on stderr and exits with status 1; the code is
 //! the same stable code the library and the Wasm package use.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::indexing_slicing, clippy::string_slice, clippy::unwrap_used, clippy::expect_used)
+)]
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -517,7 +522,8 @@ fn inspect(path: &str, json: bool) -> Result<()> {
     if bytes.len() < payload_end + SIGNATURE_LEN {
         return Err(Error::MalformedPayload { detail: format!("truncated: {} bytes", bytes.len()) });
     }
-    let payload = envelope::decode(&bytes[HEADER_LEN..payload_end])?;
+    let body = bytes.get(HEADER_LEN..payload_end).ok_or_else(|| Error::MalformedPayload { detail: "truncated".into() })?;
+    let payload = envelope::decode(body)?;
     if json {
         let text = serde_json::to_string_pretty(&payload).map_err(|e| Error::MalformedPayload { detail: e.to_string() })?;
         println!("{text}");

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// The catalogue's JSON Schema, pretty-printed with a final newline.
+#[allow(clippy::expect_used)] // a schema is a JSON value: serialising it cannot fail
 pub fn schema_json() -> String {
     let schema = schemars::schema_for!(Catalogue);
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serialises");

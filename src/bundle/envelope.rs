@@ -44,24 +44,29 @@ pub fn read_header(bytes: &[u8]) -> Result<Header> {
     if bytes.len() > MAX_BUNDLE_BYTES {
         return Err(Error::too_large("bundle", MAX_BUNDLE_BYTES as u64, bytes.len() as u64));
     }
-    let prefix = &bytes[..bytes.len().min(MAGIC.len())];
-    if prefix != &MAGIC[..prefix.len()] {
+    let prefix = bytes.get(..MAGIC.len()).unwrap_or(bytes);
+    if !MAGIC.starts_with(prefix) {
         return Err(Error::BadMagic { found: prefix.to_vec(), expected: MAGIC });
     }
-    if bytes.len() < HEADER_LEN + SIGNATURE_LEN {
-        return Err(Error::malformed(format!(
+    let truncated = || {
+        Error::malformed(format!(
             "truncated: {} bytes, an envelope alone has {}",
             bytes.len(),
             HEADER_LEN + SIGNATURE_LEN
-        )));
+        ))
+    };
+    if bytes.len() < HEADER_LEN + SIGNATURE_LEN {
+        return Err(truncated());
     }
-    let format_version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    let Some([_, _, _, _, v0, v1, id @ .., l0, l1, l2, l3]) = bytes.first_chunk::<HEADER_LEN>() else {
+        return Err(truncated());
+    };
+    let format_version = u16::from_le_bytes([*v0, *v1]);
     if format_version != FORMAT_VERSION {
         return Err(Error::UnsupportedFormatVersion { found: format_version, supported: FORMAT_VERSION });
     }
-    let mut key_id = [0; KEY_ID_LEN];
-    key_id.copy_from_slice(&bytes[6..6 + KEY_ID_LEN]);
-    let payload_len = u32::from_le_bytes([bytes[14], bytes[15], bytes[16], bytes[17]]);
+    let key_id: [u8; KEY_ID_LEN] = *id;
+    let payload_len = u32::from_le_bytes([*l0, *l1, *l2, *l3]);
     Ok(Header { format_version, key_id: KeyId(key_id), payload_len })
 }
 
@@ -91,11 +96,13 @@ pub fn open<'b>(bytes: &'b [u8], trusted: &TrustedKeys) -> Result<(Header, &'b [
             after: "signature".into(),
         });
     }
-    let mut signature = [0; SIGNATURE_LEN];
-    signature.copy_from_slice(&bytes[signed_len..total]);
-    key.verify_strict(&bytes[..signed_len], &Signature::from_bytes(&signature))
+    // `bytes` is exactly `total` long here, so the split cannot fail; it is checked all the same.
+    let (signed, signature) = bytes.split_at_checked(signed_len).ok_or_else(|| Error::malformed("truncated"))?;
+    let signature: &[u8; SIGNATURE_LEN] = signature.try_into().map_err(|_| Error::malformed("truncated signature"))?;
+    key.verify_strict(signed, &Signature::from_bytes(signature))
         .map_err(|_| Error::BadSignature { key_id: header.key_id.to_string() })?;
-    Ok((header, &bytes[HEADER_LEN..signed_len]))
+    let payload = signed.get(HEADER_LEN..).ok_or_else(|| Error::malformed("truncated"))?;
+    Ok((header, payload))
 }
 
 /// Decodes a verified payload; every byte must be used. Run it inside

@@ -30,7 +30,9 @@ impl KeyId {
     pub fn of(public_key: &[u8; PUBLIC_KEY_LEN]) -> KeyId {
         let digest = Sha512::digest(public_key);
         let mut id = [0; KEY_ID_LEN];
-        id.copy_from_slice(&digest[..KEY_ID_LEN]);
+        if let Some(prefix) = digest.first_chunk::<KEY_ID_LEN>() {
+            id = *prefix; // a SHA-512 digest always has 64 bytes
+        }
         KeyId(id)
     }
 
@@ -191,17 +193,17 @@ impl SigningKey {
         let bad = |reason: String| Error::InvalidKey { what: format!("file {path}"), reason };
         let json: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(format!("not a key file: {e}")))?;
-        if json["kind"] != "opmaat-ed25519-signing-key" {
+        if json.get("kind").and_then(|k| k.as_str()) != Some("opmaat-ed25519-signing-key") {
             return Err(bad("not an opmaat signing key (\"kind\" differs)".into()));
         }
-        let secret = json["secretKey"].as_str().ok_or_else(|| bad("no \"secretKey\"".into()))?;
+        let secret = json.get("secretKey").and_then(|k| k.as_str()).ok_or_else(|| bad("no \"secretKey\"".into()))?;
         let seed = BASE64.decode(secret).map_err(|e| bad(format!("secretKey is not base64: {e}")))?;
         let seed: [u8; Self::SEED_LEN] = seed
             .as_slice()
             .try_into()
             .map_err(|_| bad(format!("secretKey must be {} bytes", Self::SEED_LEN)))?;
         let key = SigningKey::from_seed(&seed);
-        if json["publicKey"].as_str() != Some(key.public_key_base64().as_str()) {
+        if json.get("publicKey").and_then(|k| k.as_str()) != Some(key.public_key_base64().as_str()) {
             return Err(bad("publicKey does not belong to secretKey".into()));
         }
         Ok(key)

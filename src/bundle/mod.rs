@@ -53,7 +53,8 @@ pub struct Bundle {
 impl Bundle {
     /// The index of the proposition with this ledger key.
     pub fn proposition_by_ledger_key(&self, key: u32) -> Option<usize> {
-        self.ledger_keys.binary_search_by_key(&key, |&(k, _)| k).ok().map(|i| self.ledger_keys[i].1 as usize)
+        let i = self.ledger_keys.binary_search_by_key(&key, |&(k, _)| k).ok()?;
+        self.ledger_keys.get(i).map(|&(_, index)| index as usize)
     }
 }
 
@@ -97,7 +98,7 @@ fn load_verified(header: Header, payload_bytes: &[u8], size: usize, options: &Lo
         .map(|(i, p)| (crate::ledger::proposition_key(&p.id), i as u32))
         .collect();
     ledger_keys.sort_unstable();
-    if ledger_keys.windows(2).any(|w| w[0].0 == w[1].0) {
+    if ledger_keys.windows(2).any(|w| matches!(w, [a, b] if a.0 == b.0)) {
         return Err(Error::malformed("two propositions share a ledger key"));
     }
     Ok(Bundle { header, payload, conditions, size, ledger_keys })

@@ -126,12 +126,13 @@ fn is_decimal_literal(t: &str) -> bool {
     if matches!(b.first(), Some(b'+' | b'-')) {
         i += 1;
     }
-    let int_digits = count_digits(&b[i..]);
+    let rest = |i: usize| b.get(i..).unwrap_or_default();
+    let int_digits = count_digits(rest(i));
     i += int_digits;
     let mut frac_digits = 0;
     if b.get(i) == Some(&b'.') {
         i += 1;
-        frac_digits = count_digits(&b[i..]);
+        frac_digits = count_digits(rest(i));
         i += frac_digits;
     }
     if int_digits == 0 && frac_digits == 0 {
@@ -142,7 +143,7 @@ fn is_decimal_literal(t: &str) -> bool {
         if matches!(b.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        let exp_digits = count_digits(&b[i..]);
+        let exp_digits = count_digits(rest(i));
         if exp_digits == 0 {
             return false;
         }

@@ -51,16 +51,17 @@ struct DecimalBuf([u8; 10]);
 
 impl DecimalBuf {
     fn format(&mut self, mut n: u32) -> &str {
+        // A u32 has at most 10 digits: the buffer's length.
         let mut start = self.0.len();
-        loop {
+        for digit in self.0.iter_mut().rev() {
+            *digit = b'0' + (n % 10) as u8;
             start -= 1;
-            self.0[start] = b'0' + (n % 10) as u8;
             n /= 10;
             if n == 0 {
                 break;
             }
         }
-        std::str::from_utf8(&self.0[start..]).unwrap_or("")
+        self.0.get(start..).and_then(|d| std::str::from_utf8(d).ok()).unwrap_or("")
     }
 }
 

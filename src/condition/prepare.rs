@@ -298,9 +298,9 @@ impl<'p> Validator<'p> {
 
 /// Sets are binary-searched: they must be sorted, unique and NaN-free.
 fn check_set(set: &ValueSet) -> Result<()> {
-    let strings_sorted = set.strings.windows(2).all(|w| w[0] < w[1]);
-    let numbers_sorted =
-        set.numbers.windows(2).all(|w| w[0] < w[1]) && !set.numbers.iter().any(|n| n.is_nan());
+    let strings_sorted = set.strings.windows(2).all(|w| matches!(w, [a, b] if a < b));
+    let numbers_sorted = set.numbers.windows(2).all(|w| matches!(w, [a, b] if a < b))
+        && !set.numbers.iter().any(|n| n.is_nan());
     if strings_sorted && numbers_sorted {
         Ok(())
     } else {

@@ -136,9 +136,9 @@ pub fn selection_probability(treatments: &[Treatment], chosen: usize) -> f64 {
         }
         let m = masses(t);
         let mut cumulative = 0.0;
-        for k in 0..GRID {
-            below_all[k] *= cumulative + m[k] / 2.0;
-            cumulative += m[k];
+        for (below, mass) in below_all.iter_mut().zip(&m) {
+            *below *= cumulative + mass / 2.0;
+            cumulative += mass;
         }
     }
     mine.iter().zip(&below_all).map(|(a, b)| a * b).sum::<f64>().clamp(0.0, 1.0)

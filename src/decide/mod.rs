@@ -218,7 +218,9 @@ fn keep_one_at_random(statuses: &mut [Status], decision_id: &str) {
         .filter(|(_, s)| matches!(s, Status::Candidate { .. }))
         .map(|(i, _)| i)
         .collect();
-    let keep = (!candidates.is_empty()).then(|| candidates[holdout::random_pick(decision_id, candidates.len())]);
+    let keep = (!candidates.is_empty())
+        .then(|| candidates.get(holdout::random_pick(decision_id, candidates.len())).copied())
+        .flatten();
     for (i, status) in statuses.iter_mut().enumerate() {
         if Some(i) != keep && matches!(status, Status::Candidate { .. } | Status::Fallback { .. }) {
             *status = Status::Out {
@@ -286,7 +288,10 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
     let session = bundle.conditions.session(&view);
     let sales_blocked = request.ledger.and_then(|ledger| {
         let is_sales = |key: u32| {
-            bundle.proposition_by_ledger_key(key).is_some_and(|i| catalogue.propositions[i].kind != Kind::Service)
+            bundle
+                .proposition_by_ledger_key(key)
+                .and_then(|i| catalogue.propositions.get(i))
+                .is_some_and(|p| p.kind != Kind::Service)
         };
         policy::check_sales_per_day(ledger, catalogue.contact_policy.sales_per_day, is_sales, now)
     });

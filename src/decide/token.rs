@@ -37,7 +37,9 @@ impl DecisionId {
         h.update(now.to_le_bytes());
         let digest = h.finalize();
         let mut id = [0; 8];
-        id.copy_from_slice(&digest[..8]);
+        if let Some(prefix) = digest.first_chunk::<8>() {
+            id = *prefix; // a SHA-256 digest always has 32 bytes
+        }
         DecisionId(id)
     }
 
@@ -67,7 +69,7 @@ pub fn tracking_token(decision: DecisionId, proposition: &str, treatment: &str) 
             end -= 1;
         }
         bytes.push(end as u8);
-        bytes.extend_from_slice(&part.as_bytes()[..end]);
+        bytes.extend_from_slice(part.as_bytes().get(..end).unwrap_or_default());
     }
     BASE64URL.encode(bytes)
 }
