@@ -1,0 +1,61 @@
+// Seed corpora for the fuzz targets, made from the project's own test data: the sample
+// catalogue, the personas' profiles, contexts and times, the GrowthBook suite's regexes, and the
+// payload of a bundle the CLI signed. Writes fuzz/corpus/<target>/ (not committed); seeds
+// already there are kept, and so is everything the fuzzer added.
+//
+//   node fuzz/seeds.mjs BUNDLE.opb
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const corpus = join(root, "fuzz", "corpus");
+
+function seed(target, content) {
+  const dir = join(corpus, target);
+  mkdirSync(dir, { recursive: true });
+  const bytes = typeof content === "string" ? Buffer.from(content) : content;
+  const name = "seed-" + createHash("sha1").update(bytes).digest("hex").slice(0, 16);
+  writeFileSync(join(dir, name), bytes);
+}
+
+const HEADER_LEN = 18;
+const SIGNATURE_LEN = 64;
+const bundlePath = process.argv[2];
+if (bundlePath) {
+  const bundle = readFileSync(bundlePath);
+  seed("bundle_decode", bundle.subarray(HEADER_LEN, bundle.length - SIGNATURE_LEN));
+}
+
+const catalogue = readFileSync(join(root, "www", "catalogue.json"), "utf8");
+seed("catalogue_compile", catalogue);
+const parsed = JSON.parse(catalogue);
+seed("catalogue_compile", JSON.stringify({ ...parsed, propositions: parsed.propositions.slice(0, 2) }));
+
+const personas = join(root, "tests", "personas");
+for (const file of readdirSync(personas).filter((f) => f.endsWith(".json"))) {
+  const persona = JSON.parse(readFileSync(join(personas, file), "utf8"));
+  if (persona.profile) seed("profile", JSON.stringify(persona.profile));
+  if (persona.now) seed("rfc3339", persona.now);
+  for (const decision of persona.decisions ?? []) {
+    if (decision.context) seed("context", JSON.stringify(decision.context));
+  }
+}
+for (const time of ["2026-12-01T00:00:00Z", "2026-11-30T23:00:00.250-01:00", "2024-02-29T12:00:00+14:00"]) {
+  seed("rfc3339", time);
+}
+seed("ledger", "");
+seed("ledger", "L1.AAAA");
+
+const cases = JSON.parse(readFileSync(join(root, "tests", "conformance", "growthbook-cases.json"), "utf8"));
+for (const [, condition, attributes] of cases.evalCondition) {
+  const text = JSON.stringify(condition);
+  for (const match of text.matchAll(/"\$regexi?":"((?:[^"\\]|\\.)*)"/g)) {
+    const pattern = JSON.parse(`"${match[1]}"`);
+    const haystack = Object.values(attributes ?? {}).find((v) => typeof v === "string") ?? "";
+    seed("regex_js", `${pattern}\0${haystack}`);
+  }
+}
+seed("regex_js", "/[]*|\\bz\0/");
+seed("regex_js", "^/products/\\d+/(detail|reviews)\0/products/12/detail");
