@@ -115,15 +115,21 @@ export async function startEdge(options = {}) {
  */
 export const STEADY_VISITOR = "v-abcdefghijklmnop";
 
-/** The `name=value` of a visitor cookie signed with the tests' key. */
-export async function signedVisitorCookie(id = STEADY_VISITOR, { topics = [], ledger, at = Date.now() } = {}) {
-  const { setCookie } = await encodeVisitor({ id, topics, ledger }, await cookieKey(TEST_COOKIE_KEY), at);
+/** The `name=value` of a visitor cookie signed with the tests' key (`id` null: none). */
+export async function signedVisitorCookie(id = STEADY_VISITOR, { topics = [], ledger, dismissals, at = Date.now() } = {}) {
+  const { setCookie } = await encodeVisitor({ id: id ?? undefined, topics, ledger, dismissals }, await cookieKey(TEST_COOKIE_KEY), at);
   return setCookie.split(";")[0];
 }
 
-/** The visitor cookie's `name=value` from a response's Set-Cookie headers, or undefined. */
+/** The visitor cookie's `name=value` a response sets, or undefined (a deletion is not one). */
 export function visitorCookie(response) {
-  return response.headers.getSetCookie().find((c) => c.startsWith("opmaat_v="))?.split(";")[0];
+  const set = response.headers.getSetCookie().find((c) => c.startsWith("opmaat_v="));
+  return set && !/; Max-Age=0(;|$)/.test(set) ? set.split(";")[0] : undefined;
+}
+
+/** Whether a response deletes the visitor cookie. */
+export function deletesVisitorCookie(response) {
+  return response.headers.getSetCookie().some((c) => /^opmaat_v=;.*; Max-Age=0(;|$)/.test(c));
 }
 
 /** The payload of a visitor cookie (signed, not encrypted: anyone may read it). */

@@ -1,8 +1,9 @@
 // The edge under load, on loopback only: a bounded autocannon run (LOAD_SECONDS, a fixed number
-// of connections) against the real workerd, with new and returning visitors on three pages, must
-// see no error, no timeout and nothing but 200s. It reports (never asserts) requests per second,
-// p50/p99 latency, workerd's CPU time per request, and the cold start: process and isolate start
-// with the Wasm instantiated, then the first personalised page (bundle fetched, verified, decided).
+// of connections) against the real workerd, on three pages, with a new visitor without consent
+// and a returning one with analytics and with personalisation consent, must see no error, no
+// timeout and nothing but 200s. It reports (never asserts) requests per second, p50/p99 latency,
+// workerd's CPU time per request, and the cold start: process and isolate start with the Wasm
+// instantiated, then the first personalised page (bundle fetched, verified, decided).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -27,7 +28,7 @@ test(`${LOAD_SECONDS} s of load on loopback: no errors; figures reported`, async
   const edge = await startEdge({ embed: null, bundles: dirname(edgeBundle()), trustedKeys: JSON.stringify({ [keys.a.keyId]: keys.a.publicKey }) });
   try {
     const first = performance.now();
-    const response = await fetch(`${edge.base}/`, { headers: { accept: "text/html" } });
+    const response = await fetch(`${edge.base}/`, { headers: { accept: "text/html", cookie: "opmaat_consent=personalisation.marketing" } });
     const html = await response.text();
     const firstPage = performance.now() - first;
     assert.equal(shownIn(html).length, 1);
@@ -41,7 +42,7 @@ test(`${LOAD_SECONDS} s of load on loopback: no errors; figures reported`, async
       url: edge.base, connections: CONNECTIONS, duration: LOAD_SECONDS,
       requests: [
         { method: "GET", path: "/", headers: { accept: "text/html" } },
-        { method: "GET", path: "/sparen/", headers: { accept: "text/html", cookie: returning, "accept-language": "nl-NL" } },
+        { method: "GET", path: "/sparen/", headers: { accept: "text/html", cookie: `${returning}; opmaat_consent=marketing.analytics`, "accept-language": "nl-NL" } },
         { method: "GET", path: "/veilig-bankieren/", headers: { accept: "text/html", cookie: `${returning}; opmaat_consent=personalisation.marketing`, "sec-ch-ua-mobile": "?1" } },
       ],
     });

@@ -12,8 +12,9 @@ import fc from "fast-check";
 import { Engine } from "../../pkg/node.js";
 import { bannerHtml, clickTarget, escapeHtml, returnPath } from "../../www/edge/banner.js";
 import {
-  MAX_COOKIE_BYTES, MAX_LEDGER_CHARS, MAX_TOPICS, VISITOR_ID, consentOf, cookieKey, encodeVisitor, fromBase64url, isMobile, preferredLocale,
-  readVisitor, readVisitorCookie, randomVisitorId, toBase64url, topicOf, visitorProfile, withTopic,
+  MAX_COOKIE_BYTES, MAX_DISMISSALS_CHARS, MAX_LEDGER_CHARS, MAX_TOPICS, VISITOR_ID, consentOf, cookieKey, encodeVisitor, forgetVisitor,
+  fromBase64url, isMobile, pageViewCookie, preferredLocale, readVisitor, readVisitorCookie, randomVisitorId, rememberedWith, toBase64url,
+  topicOf, visitorProfile, withTopic,
 } from "../../www/edge/visitor.js";
 import { bundleFile, trustedKeys } from "../personas.mjs";
 import { TEST_COOKIE_KEY } from "./harness.mjs";
@@ -23,10 +24,14 @@ const key = await cookieKey(TEST_COOKIE_KEY);
 const pair = async (visitor, at = NOW) => (await encodeVisitor(visitor, key, at)).setCookie.split(";")[0];
 
 test("a cookie round-trips; another key, another format or age makes a new visitor", async () => {
-  const visitor = { id: "v-abcdefghijklmnop", topics: ["security"], ledger: "L1.x" };
+  const visitor = { id: "v-abcdefghijklmnop", topics: ["security"], ledger: "L1.x", dismissals: "L1.y" };
   const cookie = await pair(visitor);
   const back = await readVisitor(`other=1; ${cookie}`, key, NOW + 1000);
-  assert.deepEqual(back, { visitor: { id: visitor.id, topics: ["security"], ledger: "L1.x", issued: NOW / 1000, isNew: false } });
+  assert.deepEqual(back, { visitor: { ...visitor, issued: NOW / 1000, isNew: false } });
+  // A visitor without consent: no id, only what they dismissed.
+  const minimal = await pair({ topics: [], dismissals: "L1.y" });
+  assert.deepEqual(Object.keys(JSON.parse(Buffer.from(minimal.split("=")[1].split(".")[0], "base64url"))), ["f", "t", "d"]);
+  assert.deepEqual((await readVisitor(minimal, key, NOW)).visitor, { id: undefined, topics: [], ledger: undefined, dismissals: "L1.y", issued: NOW / 1000, isNew: false });
   const otherKey = await cookieKey("another-key-of-at-least-thirty-two-characters");
   assert.equal((await readVisitor(cookie, otherKey, NOW)).problem, "tampered");
   assert.equal((await readVisitor(cookie, key, NOW + 401 * 86_400_000)).problem, "expired");
@@ -35,8 +40,8 @@ test("a cookie round-trips; another key, another format or age makes a new visit
   const { visitor: fresh, problem } = await readVisitor(undefined, key, NOW);
   assert.equal(problem, undefined);
   assert.ok(fresh.isNew);
-  assert.match(fresh.id, /^v-[a-z]{16}$/);
-  assert.notEqual((await readVisitor(undefined, key, NOW)).visitor.id, fresh.id, "ids are random");
+  assert.equal(fresh.id, undefined, "no id until consent allows one");
+  assert.notEqual(randomVisitorId(), randomVisitorId(), "ids are random");
   await assert.rejects(cookieKey("short"), /at least 32 characters/);
 });
 
@@ -67,10 +72,12 @@ function otherSpellings(canonical) {
 }
 
 /** A visitor as the edge writes them, and when. */
+const aLedger = fc.option(fc.stringMatching(/^L1\.[A-Za-z0-9_-]{0,200}$/), { nil: undefined });
 const aVisitor = fc.record({
-  id: fc.stringMatching(/^v-[a-z]{16}$/),
+  id: fc.option(fc.stringMatching(/^v-[a-z]{16}$/), { nil: undefined }),
   topics: fc.subarray(TOPICS, { maxLength: MAX_TOPICS }),
-  ledger: fc.option(fc.stringMatching(/^L1\.[A-Za-z0-9_-]{0,200}$/), { nil: undefined }),
+  ledger: aLedger,
+  dismissals: aLedger,
   at: fc.integer({ min: NOW - 300 * DAY_MS, max: NOW }),
 });
 /** One edit of a cookie value, with characters near the alphabet and the cookie syntax. */
@@ -132,7 +139,7 @@ test("a cookie spelt another way than the worker wrote it is refused", async () 
     const others = [...otherSpellings(mac).map((m) => `${payload}.${m}`), ...otherSpellings(payload).map((p) => `${p}.${mac}`)];
     for (const other of others) {
       const { visitor: read, problem } = await readVisitorCookie(other, key, NOW);
-      assert.ok(problem && read.isNew && read.id !== visitor.id, JSON.stringify(other));
+      assert.ok(problem && read.isNew, JSON.stringify(other));
     }
   }), { seed: 2, numRuns: 500 });
 });
@@ -144,7 +151,7 @@ test("a cookie edited in any way is never the original, and nothing throws", asy
     fc.pre(changed !== value);
     const { visitor: read, problem } = await readVisitorCookie(changed, key, NOW);
     assert.ok(problem, `accepted: ${JSON.stringify(changed)}`);
-    assert.ok(read.isNew && read.id !== visitor.id);
+    assert.deepEqual({ ...read, issued: 0 }, { id: undefined, topics: [], ledger: undefined, dismissals: undefined, issued: 0, isNew: true });
   }), { seed: 3, numRuns: 3000 });
 });
 
@@ -152,7 +159,7 @@ test("any cookie header, and any payload even when signed, is read without throw
   await fc.assert(fc.asyncProperty(fc.string({ unit: "binary", maxLength: 300 }), async (text) => {
     for (const header of [text, `opmaat_v=${text}`, `a=1; opmaat_v=${text}; opmaat_v=x`]) {
       const { visitor } = await readVisitor(header, key, NOW);
-      assert.ok(visitor.isNew || VISITOR_ID.test(visitor.id));
+      assert.ok(visitor.isNew && visitor.id === undefined);
     }
   }), { seed: 4, numRuns: 1000 });
   // Signed with the right key, so the JSON is read: only a well-formed visitor is taken.
@@ -161,27 +168,65 @@ test("any cookie header, and any payload even when signed, is read without throw
     const mac = toBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(payload))));
     const { visitor, problem } = await readVisitorCookie(`${payload}.${mac}`, key, NOW);
     if (!problem) {
-      assert.match(visitor.id, VISITOR_ID);
+      assert.ok(visitor.id === undefined || VISITOR_ID.test(visitor.id));
+      assert.ok([visitor.ledger, visitor.dismissals].every((l) => l === undefined || typeof l === "string"));
       assert.ok(visitor.topics.every((t) => typeof t === "string") && visitor.topics.length <= MAX_TOPICS);
     }
   }), { seed: 5, numRuns: 1000 });
 });
 
-test("the cookie stays under its bound: topics go first, then the ledger, and it says so", async () => {
+test("the cookie stays under its bound: topics go first, then the ledger, then the dismissals, and it says so", async () => {
   const big = { id: "v-abcdefghijklmnop", topics: ["savings", "security"], ledger: `L1.${"A".repeat(MAX_COOKIE_BYTES)}` };
   const encoded = await encodeVisitor(big, key, NOW);
   assert.deepEqual(encoded.dropped, ["topics", "ledger"]);
   assert.ok(encoded.bytes <= MAX_COOKIE_BYTES);
   const justTopics = await encodeVisitor({ ...big, topics: Array(MAX_TOPICS).fill("x".repeat(600)), ledger: undefined }, key, NOW);
   assert.deepEqual(justTopics.dropped, ["topics"]);
+  const everything = await encodeVisitor({ ...big, dismissals: `L1.${"B".repeat(MAX_COOKIE_BYTES)}` }, key, NOW);
+  assert.deepEqual(everything.dropped, ["topics", "ledger", "dismissals"]);
+  assert.ok(everything.bytes <= MAX_COOKIE_BYTES);
 });
 
-test("a ledger fitted to MAX_LEDGER_CHARS, with every topic kept, fits the cookie", async () => {
+test("a ledger and dismissals fitted to their bounds, with every topic kept, fit the cookie", async () => {
   const ledger = `L1.${"A".repeat(MAX_LEDGER_CHARS - 3)}`;
+  const dismissals = `L1.${"B".repeat(MAX_DISMISSALS_CHARS - 3)}`;
   const topics = Array(MAX_TOPICS).fill("investments");
-  const encoded = await encodeVisitor({ id: "v-abcdefghijklmnop", topics, ledger }, key, NOW);
+  const encoded = await encodeVisitor({ id: "v-abcdefghijklmnop", topics, ledger, dismissals }, key, NOW);
   assert.deepEqual(encoded.dropped, []);
   assert.ok(encoded.bytes <= MAX_COOKIE_BYTES, `${encoded.bytes}`);
+});
+
+test("what the edge keeps, per consent: everything, the id, or only the dismissals", () => {
+  const visitor = { id: "v-abcdefghijklmnop", topics: ["savings"], ledger: "L1.l", dismissals: "L1.d", issued: 1, isNew: false };
+  const none = { personalisation: false, marketing: false, analytics: false };
+  assert.deepEqual(rememberedWith(visitor, { ...none, personalisation: true }), visitor);
+  assert.deepEqual(rememberedWith(visitor, { ...none, analytics: true }), { ...visitor, topics: [], ledger: undefined });
+  for (const consent of [none, { ...none, marketing: true }]) {
+    assert.deepEqual(rememberedWith(visitor, consent), { ...visitor, id: undefined, topics: [], ledger: undefined });
+  }
+  // A new visitor gets an id only with a consent that covers one; a first ledger begins as the dismissals.
+  const fresh = { id: undefined, topics: [], ledger: undefined, dismissals: "L1.d", issued: 1, isNew: true };
+  assert.match(rememberedWith(fresh, { ...none, analytics: true }).id, VISITOR_ID);
+  assert.equal(rememberedWith(fresh, none).id, undefined);
+  assert.equal(rememberedWith(fresh, { ...none, personalisation: true }).ledger, "L1.d");
+});
+
+test("the cookie a page answers with: signed with an id, left alone, stripped, or deleted", async () => {
+  const full = { id: "v-abcdefghijklmnop", topics: ["savings"], ledger: "L1.l", dismissals: "L1.d", issued: 1, isNew: false };
+  const none = { personalisation: false, marketing: true, analytics: false };
+  const answer = (visitor, consent, sent = true) => pageViewCookie({ sent, visitor, remembered: rememberedWith(visitor, consent) }, key, NOW, { secure: true });
+  const payloadOf = (result) => JSON.parse(Buffer.from(result.setCookie.split(";")[0].split("=")[1].split(".")[0], "base64url"));
+  assert.deepEqual(Object.keys(payloadOf(await answer(full, { ...none, personalisation: true }))), ["f", "t", "id", "p", "l", "d"]);
+  assert.deepEqual(Object.keys(payloadOf(await answer(full, { ...none, analytics: true }))), ["f", "t", "id", "d"]);
+  assert.deepEqual(payloadOf(await answer(full, none)), { f: 1, t: NOW / 1000, d: "L1.d" }, "consent withdrawn: only the dismissals");
+  const minimal = { id: undefined, topics: [], ledger: undefined, dismissals: "L1.d", issued: 1, isNew: false };
+  assert.equal(await answer(minimal, none), null, "nothing changes: nothing is written");
+  const deleted = await answer({ ...full, dismissals: undefined }, none);
+  assert.equal(deleted.setCookie, "opmaat_v=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
+  const nobody = { id: undefined, topics: [], ledger: undefined, dismissals: undefined, issued: 1, isNew: true };
+  assert.equal(await answer(nobody, none, false), null, "no consent, no cookie sent: none set");
+  assert.equal((await answer(nobody, none, true)).setCookie, deleted.setCookie, "a bad cookie without consent is deleted");
+  assert.equal(forgetVisitor({ secure: false }), "opmaat_v=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
 });
 
 test("engine.fitLedger: older impressions go first, the dismissals stay", () => {
@@ -229,7 +274,8 @@ test("the fullest ledger a logged-off visitor gets from the sample catalogue fit
       }
     }
   }
-  const encoded = await encodeVisitor({ id: snapshot.id, topics: Array(MAX_TOPICS).fill("investments"), ledger }, key, NOW);
+  assert.ok(ledger.length <= MAX_LEDGER_CHARS, `${ledger.length} characters: more than the worker keeps unfitted`);
+  const encoded = await encodeVisitor({ id: snapshot.id, topics: Array(MAX_TOPICS).fill("investments"), ledger, dismissals: `L1.${"B".repeat(MAX_DISMISSALS_CHARS - 3)}` }, key, NOW);
   t.diagnostic(`${impressions} impressions: ledger ${ledger.length} characters, cookie ${encoded.bytes} of ${MAX_COOKIE_BYTES} bytes`);
   assert.deepEqual(encoded.dropped, []);
 });
@@ -266,6 +312,7 @@ test("the request: locale by preference, the mobile hint, topics by path, consen
     profile: { id: "v-abcdefghijklmnop", loggedIn: false, attributes: { recent_topics: ["savings"], country: "NL" }, consent: { personalisation: false, marketing: true, analytics: false } },
     context: { page: "/sparen/", locale: "nl-NL", formFactor: "large", topic: "savings" },
   });
+  assert.equal("id" in visitorProfile({ topics: [] }, request).profile, false, "no id: an anonymous visitor");
 });
 
 test("banners: every text escaped, links checked, no open redirect", () => {

@@ -9,7 +9,8 @@
 //   behind it to pre-fill;
 // - "not interested" is a plain form POST to DISMISS_PATH: it works without any script;
 // - the impression is a lazily loaded 1×1 image from SEEN_PATH: counted when a browser actually
-//   renders the banner near the viewport, not when the edge merely served it.
+//   renders the banner near the viewport, not when the edge merely served it (and left out for a
+//   visitor whose consent lets no impression be kept or measured).
 
 /** Where the worker records a click and redirects to the call to action's link. */
 export const CLICK_PATH = "/opmaat/click";
@@ -44,9 +45,10 @@ export function safeLink(href, origin, allowed) {
 
 /**
  * A decision slot as banner HTML, and the problems of what had to be left out:
- * `{ html, problems }`. `returnTo` is the page path "not interested" comes back to.
+ * `{ html, problems }`. `returnTo` is the page path "not interested" comes back to; `seen`
+ * false leaves the impression pixel out.
  */
-export function bannerHtml(slot, { origin, allowed, returnTo }) {
+export function bannerHtml(slot, { origin, allowed, returnTo, seen = true }) {
   const c = slot.creative;
   const problems = [];
   const parts = [];
@@ -74,7 +76,7 @@ export function bannerHtml(slot, { origin, allowed, returnTo }) {
     + `<input type="hidden" name="token" value="${escapeHtml(slot.token)}">`
     + `<input type="hidden" name="return" value="${escapeHtml(returnTo)}">`
     + `<button type="submit" class="opmaat-dismiss">${label}</button></form>`);
-  parts.push(`<img class="opmaat-seen" src="${SEEN_PATH}?token=${encodeURIComponent(slot.token)}" width="1" height="1" alt="" loading="lazy">`);
+  if (seen) parts.push(`<img class="opmaat-seen" src="${SEEN_PATH}?token=${encodeURIComponent(slot.token)}" width="1" height="1" alt="" loading="lazy">`);
   const html = `<article class="opmaat-banner opmaat-${escapeHtml(c.formFactor)}" lang="${escapeHtml(c.locale)}" data-opmaat-token="${escapeHtml(slot.token)}">${parts.join("")}</article>`;
   return { html, problems };
 }

@@ -1,7 +1,17 @@
-// The logged-off visitor as the edge worker knows them: a signed first-party cookie (a random
-// visitor id, the topics of the pages they read lately, their ledger) plus what the request says
-// (path, Accept-Language, the mobile hint, the country header). From these it builds the
-// anonymous profile snapshot and the decision's context; nothing else about the visitor exists.
+// The logged-off visitor as the edge worker knows them: a signed first-party cookie plus what the
+// request says (path, Accept-Language, the mobile hint, the country header). From these it builds
+// the anonymous profile snapshot and the decision's context; nothing else about the visitor exists.
+//
+// What the cookie holds depends on the consent the bank's cookie banner recorded (CONSENT_COOKIE),
+// and nothing is kept that the consent does not cover (`rememberedWith`):
+// - personalisation: a random visitor id, the topics of the pages read lately, the ledger
+//   (impressions, clicks, dismissals) and the dismissals on their own;
+// - analytics, without personalisation: the id (which measurement events carry) and the dismissals;
+// - neither (no answer yet, or marketing only): only the dismissals — a "not interested" is the
+//   visitor's own request, and the cookie is what honours it. A visitor who has dismissed nothing
+//   gets no cookie at all, and one they had is deleted (`pageViewCookie`).
+// The dismissals are kept apart from the ledger so that they outlive a consent withdrawn: the
+// first page after it drops the id, the topics and the ledger, and keeps only what was asked.
 //
 // The cookie is `<payload>.<mac>`: the payload is base64url JSON, the MAC an HMAC-SHA-256 of it
 // under the worker's secret key. It is signed, not encrypted: it holds nothing personal. Both
@@ -9,10 +19,10 @@
 // no whitespace, the unused low bits of the last character zero, a MAC of exactly 32 bytes):
 // `atob` alone would take several spellings as one cookie. A cookie that is missing, malformed,
 // signed with another key, from another cookie format or older than VISITOR_MAX_AGE_DAYS is a
-// new visitor, never an error. Its size is bounded (MAX_COOKIE_BYTES):
-// the worker fits the ledger to MAX_LEDGER_CHARS first (older impressions go, what the visitor
-// said stays), and should the cookie still be over, the topics and then the ledger are dropped
-// and the worker logs it (see `encodeVisitor`).
+// new visitor, never an error. Its size is bounded (MAX_COOKIE_BYTES): the worker fits the
+// ledger to MAX_LEDGER_CHARS and the dismissals to MAX_DISMISSALS_CHARS first (older impressions
+// go, what the visitor said stays), and should the cookie still be over, the topics, then the
+// ledger, then the dismissals are dropped and the worker logs it (see `encodeVisitor`).
 //
 // Plain Web APIs only (WebCrypto, TextEncoder), so the same module runs in workerd and in Node.
 
@@ -28,13 +38,18 @@ export const VISITOR_MAX_AGE_DAYS = 400;
 export const MAX_COOKIE_BYTES = 3072;
 /**
  * The longest ledger string the worker writes into the cookie (it fits the ledger to it first,
- * with `engine.fitLedger`): with MAX_TOPICS topics and the rest, base64 and MAC, the cookie
- * then stays under MAX_COOKIE_BYTES.
+ * with `engine.fitLedger`): with MAX_DISMISSALS_CHARS, MAX_TOPICS topics and the rest, base64
+ * and MAC, the cookie then stays under MAX_COOKIE_BYTES.
  */
-export const MAX_LEDGER_CHARS = 2000;
+export const MAX_LEDGER_CHARS = 1600;
+/** The longest dismissals-only ledger the worker writes (a dozen or more dismissals). */
+export const MAX_DISMISSALS_CHARS = 400;
 /** How many recent topics are kept, newest first. */
 export const MAX_TOPICS = 5;
-/** The cookie payload's format; another one is a new visitor. */
+/**
+ * The cookie payload's format; another one is a new visitor. Its fields: `f` the format, `t` when
+ * it was written (seconds), and as consent allows `id`, `p` (topics), `l` (ledger), `d` (dismissals).
+ */
 const FORMAT = 1;
 const DAY_SECONDS = 86_400;
 
@@ -89,9 +104,9 @@ export function randomVisitorId() {
   return id;
 }
 
-/** A new visitor: a random pseudonymous id, no topics, no ledger. */
+/** A new visitor: nothing known, no id yet (`rememberedWith` draws one when consent allows). */
 export function newVisitor(now) {
-  return { id: randomVisitorId(), topics: [], ledger: undefined, issued: Math.floor(now / 1000), isNew: true };
+  return { id: undefined, topics: [], ledger: undefined, dismissals: undefined, issued: Math.floor(now / 1000), isNew: true };
 }
 
 /**
@@ -120,36 +135,76 @@ export async function readVisitorCookie(value, key, now) {
   } catch {
     return fresh("malformed");
   }
-  if (data?.f !== FORMAT || typeof data.id !== "string" || !VISITOR_ID.test(data.id) || !Number.isSafeInteger(data.t)) return fresh("malformed");
+  if (data?.f !== FORMAT || !Number.isSafeInteger(data.t)) return fresh("malformed");
+  if (data.id !== undefined && !(typeof data.id === "string" && VISITOR_ID.test(data.id))) return fresh("malformed");
   if (now / 1000 - data.t > VISITOR_MAX_AGE_DAYS * DAY_SECONDS || data.t > now / 1000 + DAY_SECONDS) return fresh("expired");
   const topics = Array.isArray(data.p) ? data.p.filter((t) => typeof t === "string").slice(0, MAX_TOPICS) : [];
-  const ledger = typeof data.l === "string" ? data.l : undefined;
-  return { visitor: { id: data.id, topics, ledger, issued: data.t, isNew: false } };
+  const text = (value) => (typeof value === "string" && value !== "" ? value : undefined);
+  return { visitor: { id: data.id, topics, ledger: text(data.l), dismissals: text(data.d), issued: data.t, isNew: false } };
 }
 
 /**
- * The `Set-Cookie` value for `visitor`, signed, at most MAX_COOKIE_BYTES: over that, the topics
- * go first, then the ledger (the engine refuses none of it; the visitor is only remembered less).
- * `dropped` names what had to go.
+ * The `Set-Cookie` value for `visitor`, signed, with what it holds (id, topics, ledger,
+ * dismissals: the absent ones are left out), at most MAX_COOKIE_BYTES: over that, the topics go
+ * first, then the ledger, then the dismissals (the visitor is only remembered less). `dropped`
+ * names what had to go.
  */
 export async function encodeVisitor(visitor, key, now, { secure = true } = {}) {
-  const attempt = async (topics, ledger) => {
-    const payload = toBase64url(encoder.encode(JSON.stringify({ f: FORMAT, id: visitor.id, t: Math.floor(now / 1000), p: topics, ...(ledger ? { l: ledger } : {}) })));
+  const attempt = async ({ topics = [], ledger, dismissals }) => {
+    const data = { f: FORMAT, t: Math.floor(now / 1000) };
+    if (visitor.id) data.id = visitor.id;
+    if (topics.length > 0) data.p = topics;
+    if (ledger) data.l = ledger;
+    if (dismissals) data.d = dismissals;
+    const payload = toBase64url(encoder.encode(JSON.stringify(data)));
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(payload)));
     return `${VISITOR_COOKIE}=${payload}.${toBase64url(mac)}`;
   };
-  let dropped = [];
-  let pair = await attempt(visitor.topics, visitor.ledger);
-  if (pair.length > MAX_COOKIE_BYTES) {
-    dropped = ["topics"];
-    pair = await attempt([], visitor.ledger);
+  const kept = { topics: visitor.topics, ledger: visitor.ledger, dismissals: visitor.dismissals };
+  const dropped = [];
+  let pair = await attempt(kept);
+  for (const field of ["topics", "ledger", "dismissals"]) {
+    if (pair.length <= MAX_COOKIE_BYTES) break;
+    kept[field] = undefined;
+    dropped.push(field);
+    pair = await attempt(kept);
   }
-  if (pair.length > MAX_COOKIE_BYTES) {
-    dropped = ["topics", "ledger"];
-    pair = await attempt([], undefined);
-  }
-  const attributes = `; Path=/; Max-Age=${VISITOR_MAX_AGE_DAYS * DAY_SECONDS}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
-  return { setCookie: pair + attributes, bytes: pair.length, dropped };
+  return { setCookie: pair + cookieAttributes(VISITOR_MAX_AGE_DAYS * DAY_SECONDS, secure), bytes: pair.length, dropped };
+}
+
+/** The `Set-Cookie` value that deletes the visitor cookie. */
+export function forgetVisitor({ secure = true } = {}) {
+  return `${VISITOR_COOKIE}=${cookieAttributes(0, secure)}`;
+}
+
+const cookieAttributes = (maxAge, secure) => `; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+
+/**
+ * What the edge may keep of `visitor` under `consent` (see the module comment): personalisation
+ * keeps everything, and a ledger not yet there begins as the dismissals; analytics keeps the id;
+ * without either only the dismissals stay. An id is drawn when consent allows one and there is none.
+ */
+export function rememberedWith(visitor, consent) {
+  const identified = consent.personalisation || consent.analytics;
+  return {
+    ...visitor,
+    id: identified ? visitor.id ?? randomVisitorId() : undefined,
+    topics: consent.personalisation ? visitor.topics : [],
+    ledger: consent.personalisation ? visitor.ledger ?? visitor.dismissals : undefined,
+  };
+}
+
+/**
+ * The `Set-Cookie` a page answers with, or null: the remembered visitor, signed, when they have an
+ * id (renewed on every page); only when it changes for a visitor without one (a cookie that held
+ * more than their consent now allows keeps its dismissals and loses the rest); and a deletion of a
+ * cookie that was sent but of which nothing may be kept. `sent` says whether the request had one.
+ */
+export async function pageViewCookie({ sent, visitor, remembered }, key, now, { secure = true } = {}) {
+  if (remembered.id) return encodeVisitor(remembered, key, now, { secure });
+  const heldMore = visitor.id !== undefined || visitor.topics.length > 0 || visitor.ledger !== undefined;
+  if (remembered.dismissals) return heldMore ? encodeVisitor(remembered, key, now, { secure }) : null;
+  return sent ? { setCookie: forgetVisitor({ secure }), bytes: 0, dropped: [] } : null;
 }
 
 /** The visitor's topics after reading `path`: its topic first, no repeats, at most MAX_TOPICS. */
@@ -176,7 +231,8 @@ export function visitorProfile(visitor, request) {
   const attributes = { recent_topics: visitor.topics };
   const country = headers.get("cf-ipcountry");
   if (country && /^[A-Z]{2}$/.test(country)) attributes.country = country;
-  const profile = { id: visitor.id, loggedIn: false, attributes, consent: consentOf(headers.get("cookie")) };
+  // Without an id the engine decides for an anonymous visitor: no holdout, the first treatment.
+  const profile = { ...(visitor.id ? { id: visitor.id } : {}), loggedIn: false, attributes, consent: consentOf(headers.get("cookie")) };
   const context = { page: path, locale: preferredLocale(headers.get("accept-language")), formFactor: isMobile(headers) ? "small" : "large" };
   const topic = topicOf(path);
   if (topic) context.topic = topic;

@@ -4,9 +4,10 @@
 // Per request: the visitor from their signed cookie (visitor.js) and the request → the anonymous
 // profile and context → the engine decides every configured placement → the origin's page is
 // streamed through HTMLRewriter, each `data-opmaat-slot` element filled with its banner (escaped,
-// banner.js) → the updated cookie is set. The responses come back to the worker and land in the
-// cookie's ledger: the impression when the browser loads the banner's lazy 1×1 image (SEEN_PATH),
-// "not interested" as a form post (DISMISS_PATH), the click through CLICK_PATH.
+// banner.js) → the cookie is set as far as the visitor's consent allows (visitor.js: without it,
+// none until they dismiss something). The responses come back to the worker: the impression when
+// the browser loads the banner's lazy 1×1 image (SEEN_PATH), "not interested" as a form post
+// (DISMISS_PATH), the click through CLICK_PATH; each is kept or measured as consent allows.
 //
 // Fail open: whatever goes wrong with personalisation (no bundle, a bundle that does not verify,
 // an engine error, a bad cookie key) serves the origin's page unchanged, logs why, and is never a
@@ -28,7 +29,10 @@
 import { Engine } from "opmaat";
 
 import { CLICK_PATH, DISMISS_PATH, SEEN_PATH, bannerHtml, clickTarget, returnPath } from "./banner.js";
-import { MAX_LEDGER_CHARS, cookieKey, encodeVisitor, readVisitor, visitorProfile, withTopic } from "./visitor.js";
+import {
+  MAX_DISMISSALS_CHARS, MAX_LEDGER_CHARS, VISITOR_COOKIE, consentOf, cookieKey, cookies, encodeVisitor, pageViewCookie, readVisitor,
+  rememberedWith, visitorProfile, withTopic,
+} from "./visitor.js";
 
 const DEFAULT_PLACEMENTS = "homepage";
 const DEFAULT_REVALIDATE_SECONDS = 60;
@@ -90,23 +94,30 @@ async function personalise(request, page, env, ctx) {
   const now = Date.now();
   const url = new URL(request.url);
   const key = await visitorKey(env);
-  const { visitor, problem } = await readVisitor(request.headers.get("cookie"), key, now);
+  const cookieHeader = request.headers.get("cookie");
+  const { visitor, problem } = await readVisitor(cookieHeader, key, now);
   if (problem) log("new_visitor", null, { cookie: problem });
-  visitor.topics = withTopic(visitor.topics, url.pathname);
+  const consent = consentOf(cookieHeader);
+  const remembered = rememberedWith(visitor, consent);
+  if (consent.personalisation) remembered.topics = withTopic(remembered.topics, url.pathname);
   const timing = [];
   const engine = await currentEngine(env, ctx, url.origin, timing);
 
   const started = performance.now();
-  const { profile: snapshot, context } = visitorProfile(visitor, request);
+  const { profile: snapshot, context } = visitorProfile(remembered, request);
   const placements = (env.PLACEMENTS ?? DEFAULT_PLACEMENTS).split(",").map((p) => p.trim()).filter(Boolean);
   const allowed = allowedHosts(engine);
+  // Without personalisation consent the contact policies see only what the visitor dismissed.
+  const ledger = consent.personalisation ? remembered.ledger : remembered.dismissals;
+  // The impression pixel only where an impression may be kept or measured.
+  const seen = consent.personalisation || consent.analytics;
   const banners = new Map();
   const profile = engine.profile(snapshot);
   try {
-    for (const decision of engine.decideAllFor(profile, { placements, context, ledger: visitor.ledger, now })) {
+    for (const decision of engine.decideAllFor(profile, { placements, context, ledger, now })) {
       for (const warning of decision.warnings) log("ledger_reset", null, { warning });
       for (const slot of decision.slots) {
-        const { html, problems } = bannerHtml(slot, { origin: url.origin, allowed, returnTo: url.pathname + url.search });
+        const { html, problems } = bannerHtml(slot, { origin: url.origin, allowed, returnTo: url.pathname + url.search, seen });
         for (const p of problems) log("creative_left_out", null, { problem: p });
         banners.set(`${decision.placement.id}:${slot.position}`, { html, proposition: slot.proposition });
       }
@@ -115,8 +126,9 @@ async function personalise(request, page, env, ctx) {
     profile.free(); // Wasm memory: not left to the garbage collector under load
   }
   timing.push(`opmaat;dur=${milliseconds(started)};desc="decide"`);
-  const cookie = await encodeVisitor(visitor, key, now, { secure: env.INSECURE_COOKIE !== "true" });
-  if (cookie.dropped.length) log("cookie_trimmed", null, { dropped: cookie.dropped });
+  const sent = cookies(cookieHeader).has(VISITOR_COOKIE);
+  const cookie = await pageViewCookie({ sent, visitor, remembered }, key, now, { secure: env.INSECURE_COOKIE !== "true" });
+  if (cookie?.dropped.length) log("cookie_trimmed", null, { dropped: cookie.dropped });
 
   const headers = new Headers(page.headers);
   for (const name of ["content-length", "etag", "last-modified", "expires"]) headers.delete(name);
@@ -125,7 +137,7 @@ async function personalise(request, page, env, ctx) {
   headers.set("vary", [...new Set([...vary, ...VARY])].join(", "));
   headers.set("accept-ch", "Sec-CH-UA-Mobile");
   headers.append("server-timing", timing.join(", "));
-  headers.append("set-cookie", cookie.setCookie);
+  if (cookie) headers.append("set-cookie", cookie.setCookie);
   const rewriter = new HTMLRewriter().on("[data-opmaat-slot]", {
     element(element) {
       // Decided here, filled or not (unfilled, the origin's default content stays): the page's
@@ -141,68 +153,114 @@ async function personalise(request, page, env, ctx) {
 }
 
 /**
- * A response to a banner, recorded in the visitor's cookie: the impression (the banner's pixel
- * was loaded), "not interested" (a form POST that returns to the page) or a click (redirected to
- * the banner's link with the token). Only a visitor with a valid cookie is recorded, and only from
- * the site's own pages: a request from another site (`Sec-Fetch-Site: cross-site`) or without the
- * cookie would otherwise replace the visitor's cookie, and their ledger with it.
+ * A response to a banner: the impression (the banner's pixel was loaded), "not interested" (a
+ * form POST that returns to the page) or a click (redirected to the banner's link with the
+ * token). The visitor always gets their answer; what is kept of the response is `record`'s.
  */
 async function respondTo(event, request, env, ctx) {
   const url = new URL(request.url);
   if (event === "dismiss" && request.method !== "POST") {
     return new Response("POST the dismissal form here\n", { status: 405, headers: { allow: "POST" } });
   }
-  let location = "/";
-  let setCookie = null;
+  const answer = { location: "/", setCookie: null };
   try {
-    const form = event === "dismiss" ? await readForm(request) : url.searchParams;
-    const token = form.get("token");
-    if (event === "dismiss") location = returnPath(form.get("return"), url.origin);
-    const now = Date.now();
-    const key = await visitorKey(env);
-    const { visitor, problem } = await readVisitor(request.headers.get("cookie"), key, now);
-    // The engine is used only between here and the next await: a refresh may free it after that.
-    let engine = null;
-    let noEngine = null;
-    try {
-      engine = await currentEngine(env, ctx, url.origin, []);
-    } catch (error) {
-      noEngine = error;
-    }
-    if (event === "click") {
-      // Without a bundle only same-origin links can be checked; those still go through.
-      const target = token && clickTarget(form.get("to"), token, url.origin, allowedHosts(engine));
-      if (!target) throw Object.assign(new Error("the click's link is not one a banner may carry"), { code: "invalid_argument" });
-      location = target.href;
-    }
-    if (!engine) throw noEngine;
-    if (!token) throw Object.assign(new Error("no token"), { code: "invalid_argument" });
-    if (request.headers.get("sec-fetch-site") === "cross-site") throw Object.assign(new Error("sent from another site"), { code: "cross_site" });
-    if (visitor.isNew) throw Object.assign(new Error(`no valid visitor cookie (${problem ?? "none"})`), { code: "no_visitor" });
-    const profile = engine.profile(visitorProfile(visitor, request).profile);
-    let recorded;
-    let ledger;
-    try {
-      recorded = engine.recordFor(profile, visitor.ledger, { event, token, now });
-      ledger = recorded.ledger.length > MAX_LEDGER_CHARS ? engine.fitLedger(recorded.ledger, MAX_LEDGER_CHARS) : recorded.ledger;
-    } finally {
-      profile.free();
-    }
-    if (ledger !== recorded.ledger) log("ledger_fitted", null, { from: recorded.ledger.length, to: ledger.length });
-    send(recorded.measurement, env, ctx, url.origin);
-    setCookie = (await encodeVisitor({ ...visitor, ledger }, key, now, { secure: env.INSECURE_COOKIE !== "true" })).setCookie;
+    await record(event, request, env, ctx, answer);
   } catch (error) {
     // The visitor still gets where they were going; only the response is not remembered.
     log(`${event}_not_recorded`, error, { path: url.pathname });
   }
   const headers = new Headers({ "cache-control": "no-store" });
-  if (setCookie) headers.append("set-cookie", setCookie);
+  if (answer.setCookie) headers.append("set-cookie", answer.setCookie);
   if (event === "impression") {
     headers.set("content-type", "image/gif");
     return new Response(PIXEL, { status: 200, headers });
   }
-  headers.set("location", location);
+  headers.set("location", answer.location);
   return new Response(null, { status: 303, headers });
+}
+
+/**
+ * Records a response as far as the visitor's consent allows, setting `answer.location` (where
+ * the visitor goes next) and `answer.setCookie`:
+ * - a dismissal always, as the visitor's own request, in the cookie's dismissals (and, with
+ *   personalisation consent, in its ledger too);
+ * - an impression or a click in the ledger with personalisation consent; with analytics consent
+ *   only, as a measurement event and nothing in the cookie; without either, not at all.
+ * Only from the site's own pages: never from another site (`Sec-Fetch-Site: cross-site`), and
+ * without a valid visitor cookie only a dismissal that provably comes from the site (`fromSite`):
+ * a forged post could otherwise replace the visitor's cookie, and what they asked with it.
+ */
+async function record(event, request, env, ctx, answer) {
+  const url = new URL(request.url);
+  const form = event === "dismiss" ? await readForm(request) : url.searchParams;
+  const token = form.get("token");
+  if (event === "dismiss") answer.location = returnPath(form.get("return"), url.origin);
+  const now = Date.now();
+  const cookieHeader = request.headers.get("cookie");
+  const key = await visitorKey(env);
+  const { visitor, problem } = await readVisitor(cookieHeader, key, now);
+  // The engine is used only between here and the next await: a refresh may free it after that.
+  let engine = null;
+  let noEngine = null;
+  try {
+    engine = await currentEngine(env, ctx, url.origin, []);
+  } catch (error) {
+    noEngine = error;
+  }
+  if (event === "click") {
+    // Without a bundle only same-origin links can be checked; those still go through.
+    const target = token && clickTarget(form.get("to"), token, url.origin, allowedHosts(engine));
+    if (!target) throw Object.assign(new Error("the click's link is not one a banner may carry"), { code: "invalid_argument" });
+    answer.location = target.href;
+  }
+  const consent = consentOf(cookieHeader);
+  if (event !== "dismiss" && !consent.personalisation && !consent.analytics) return; // nothing may be kept
+  if (!engine) throw noEngine;
+  if (!token) throw Object.assign(new Error("no token"), { code: "invalid_argument" });
+  if (request.headers.get("sec-fetch-site") === "cross-site") throw Object.assign(new Error("sent from another site"), { code: "cross_site" });
+  if (visitor.isNew && !(event === "dismiss" && fromSite(request, url.origin))) {
+    throw Object.assign(new Error(`no valid visitor cookie (${problem ?? "none"})`), { code: "no_visitor" });
+  }
+  const remembered = rememberedWith(visitor, consent);
+  const next = { ...remembered };
+  const profile = engine.profile(visitorProfile(remembered, request).profile);
+  let measurement;
+  try {
+    if (consent.personalisation) {
+      const recorded = engine.recordFor(profile, remembered.ledger, { event, token, now });
+      next.ledger = fitted(engine, recorded.ledger, MAX_LEDGER_CHARS);
+      measurement = recorded.measurement;
+    }
+    if (event === "dismiss") {
+      const recorded = engine.recordFor(profile, remembered.dismissals, { event, token, now });
+      next.dismissals = fitted(engine, recorded.ledger, MAX_DISMISSALS_CHARS);
+      measurement ??= recorded.measurement;
+    }
+    // Analytics only: measured from a ledger of its own, kept nowhere (a reloaded pixel counts again).
+    measurement ??= engine.recordFor(profile, undefined, { event, token, now }).measurement;
+  } finally {
+    profile.free();
+  }
+  send(measurement, env, ctx, url.origin);
+  if (consent.personalisation || event === "dismiss") {
+    answer.setCookie = (await encodeVisitor(next, key, now, { secure: env.INSECURE_COOKIE !== "true" })).setCookie;
+  }
+}
+
+/**
+ * Whether a request provably comes from the site's own pages: `Sec-Fetch-Site: same-origin`, or
+ * the site's own `Origin` (browsers send one with every form POST).
+ */
+function fromSite(request, origin) {
+  return request.headers.get("sec-fetch-site") === "same-origin" || request.headers.get("origin") === origin;
+}
+
+/** `ledger` fitted to `max` characters (older impressions go first), logged when it had to be. */
+function fitted(engine, ledger, max) {
+  if (ledger.length <= max) return ledger;
+  const fit = engine.fitLedger(ledger, max);
+  log("ledger_fitted", null, { from: ledger.length, to: fit.length });
+  return fit;
 }
 
 /** The urlencoded form in the body, read up to MAX_FORM_BYTES (more is refused, not buffered). */
