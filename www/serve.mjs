@@ -3,8 +3,11 @@
 //   personas of tests/personas/ under /personas/ (their list at /personas/index.json), so the
 //   demo's persona switcher shows exactly the customers the tests decide for;
 // - is the bank's measurement collector: POST /collect takes a JSON array of measurement events
-//   (what the package's beacon helper sends), checks every one, and appends them to a JSON Lines
-//   file, so the demo's own clicks and dismissals become data that `opmaat learn` reads.
+//   (what the package's beacon helper sends), checks every one, and appends the good ones to a
+//   JSON Lines file, so the demo's own clicks and dismissals become data that `opmaat learn`
+//   reads. A bad event never costs the others of its batch (the Beacon cannot send it again):
+//   the answer is 200 `{ accepted, refused: [{ index, reason }] }`. Only a body that is no batch
+//   at all (not JSON, not an array, too large) is refused whole.
 import { createServer } from "node:http";
 import { appendFile, readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
@@ -70,14 +73,18 @@ async function collect(req, res, eventsFile) {
   }
   if (!Array.isArray(events)) return reply(res, 400, "expected a JSON array of events");
   if (events.length > MAX_BATCH_EVENTS) return reply(res, 413, `more than ${MAX_BATCH_EVENTS} events`);
-  for (let i = 0; i < events.length; i++) {
-    const problem = checkEvent(events[i], i);
-    if (problem) return reply(res, 400, problem);
+  const accepted = [];
+  const refused = [];
+  events.forEach((event, index) => {
+    const reason = checkEvent(event, index);
+    if (reason) refused.push({ index, reason });
+    else accepted.push(event);
+  });
+  if (accepted.length > 0) {
+    await appendFile(eventsFile, accepted.map((e) => JSON.stringify(e) + "\n").join(""));
   }
-  if (events.length > 0) {
-    await appendFile(eventsFile, events.map((e) => JSON.stringify(e) + "\n").join(""));
-  }
-  res.writeHead(204).end();
+  res.writeHead(200, { "content-type": TYPES[".json"], "cache-control": "no-store" });
+  res.end(JSON.stringify({ accepted: accepted.length, refused }));
 }
 
 function reply(res, status, message) {
