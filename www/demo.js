@@ -37,7 +37,7 @@ export async function runPage({ placements, audience }) {
     $('label[for="persona"]').hidden = true;
     $(".why").hidden = true;
     status("Op Maat: gekozen aan de edge, voordat de pagina dit apparaat bereikte.");
-    $("#story").textContent = "Het bezoekersprofiel komt uit een ondertekende first-party cookie; de beslissingstijd staat in de Server-Timing-header.";
+    $("#story").textContent = "Met toestemming voor personalisatie komt het bezoekersprofiel uit een ondertekende first-party cookie, zonder toestemming wordt niets bewaard; de beslissingstijd staat in de Server-Timing-header.";
     Object.assign(state, { edge: true, ready: true });
     return;
   }
