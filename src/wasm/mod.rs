@@ -1,8 +1,11 @@
 //! The JavaScript face of opmaat: wasm-bindgen bindings and nothing else.
 //!
-//! Each export turns JS values into the crate's Rust types, calls the same code the CLI and the
-//! tests call, and turns the result back. Errors become a JS `Error` whose `code` property is the
-//! stable [`crate::Error::code`]; no export panics, so a bad input never kills the instance.
+//! Each export turns JS values into the crate's Rust types (through [`convert`], the one module
+//! of conversions), calls the same code the CLI and the tests call, and turns the result back.
+//! Every export that takes a value returns a `Result`: a bad input becomes a JS `Error` whose
+//! `code` property is the stable [`crate::Error::code`], never a panic, which in Wasm is a trap
+//! that leaves the instance damaged. The package's host entries (`pkg-template/recover.js`) wrap
+//! these classes and start a fresh instance should a trap ever happen anyway.
 //!
 //! ```js
 //! import { Engine } from "opmaat";
@@ -11,20 +14,23 @@
 //! engine.bundleId; engine.version; engine.propositionCount;
 //! ```
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+mod convert;
+
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
-use crate::limits::MAX_BUNDLE_BYTES;
-use crate::bundle::{LoadOptions, TrustedKeys};
+use crate::bundle::LoadOptions;
 use crate::decide::{Context, DecideRequest};
 use crate::ledger::{EventKind, Ledger, Recorded};
 use crate::profile::ProfilePolicy;
-use crate::time::{format_rfc3339, parse_rfc3339, Timestamp};
+use crate::time::{format_rfc3339, Timestamp};
 use crate::Error;
+use convert::{is_absent, js_error, Fields};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
-/** Options of `Engine.load`. */
+/** Options of `Engine.load`. Every option object of the engine is closed: an unknown key (a typo
+ * such as `minversion`) is refused with code `invalid_argument`, naming it and the known keys. */
 export interface LoadOptions {
   /** Public keys bundles may be signed with: key id (16 hex digits) → base64 Ed25519 public key. */
   trustedKeys: Record<string, string>;
@@ -138,7 +144,9 @@ export type ErrorCode =
   | "bad_magic" | "unsupported_format_version" | "unknown_key" | "invalid_key" | "bad_signature"
   | "not_yet_valid" | "expired" | "rollback" | "too_large" | "trailing_bytes" | "malformed_payload"
   | "invalid_catalogue" | "invalid_condition" | "invalid_argument" | "io"
-  | "invalid_profile" | "personal_data" | "unsigned_profile" | string;
+  | "invalid_profile" | "personal_data" | "unsigned_profile" | "bad_profile_signature" | "profile_expired"
+  /** Thrown by the package's host entries when a call trapped; the next call runs on a fresh instance. */
+  | "engine_trapped" | string;
 
 /** An error thrown by opmaat. */
 export interface OpmaatError extends Error {
@@ -146,19 +154,42 @@ export interface OpmaatError extends Error {
 }
 "#;
 
-/// Turns a crate error into a JS `Error` with a `code` property.
-pub fn to_js_error(error: &Error) -> JsValue {
-    let js = js_sys::Error::new(&error.to_string());
-    js.set_name("OpmaatError");
-    // Setting a property on a fresh Error object cannot fail.
-    let _ = Reflect::set(&js, &"code".into(), &error.code().into());
-    js.into()
-}
+
+/// The keys of `Engine.load`'s options.
+const LOAD_KEYS: &[&str] = &["trustedKeys", "now", "minVersion", "profileKeys", "requireSignedProfiles"];
+/// The keys of `decide`'s request.
+const DECIDE_KEYS: &[&str] = &["placement", "profile", "context", "ledger", "now", "trace"];
+/// The keys of `decideAll`'s request.
+const DECIDE_ALL_KEYS: &[&str] = &["placements", "profile", "context", "ledger", "now", "trace"];
+/// The keys of `decideFor`'s options (the profile is its first argument).
+const DECIDE_FOR_KEYS: &[&str] = &["placement", "context", "ledger", "now", "trace"];
+/// The keys of `decideAllFor`'s options.
+const DECIDE_ALL_FOR_KEYS: &[&str] = &["placements", "context", "ledger", "now", "trace"];
+/// The keys of a response event.
+const EVENT_KEYS: &[&str] = &["event", "token", "now"];
+
+const LOAD_EXAMPLE: &str = "{ trustedKeys: { \"<key id>\": \"<base64 public key>\" } }";
+const DECIDE_EXAMPLE: &str = "{ placement: \"overview\", profile, context }";
+const DECIDE_ALL_EXAMPLE: &str = "{ placements: [\"overview\"], profile, context }";
+const EVENT_EXAMPLE: &str = "{ event: \"click\", token }";
 
 /// A verified bundle, ready to decide from.
 #[wasm_bindgen]
 pub struct Engine {
     inner: crate::Engine,
+    /// The options as they were understood, for the host entries to load the bundle again on a
+    /// fresh instance after a trap.
+    loaded_with: LoadedWith,
+}
+
+/// What `Engine.load` was given besides the bytes, as plain data.
+struct LoadedWith {
+    trusted_keys: Vec<(String, String)>,
+    /// `None`: the host's clock at each load.
+    now: Option<Timestamp>,
+    min_version: Option<u64>,
+    profile_keys: Vec<(String, String)>,
+    require_signed_profiles: bool,
 }
 
 #[wasm_bindgen]
@@ -169,7 +200,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
         #[wasm_bindgen(unchecked_param_type = "LoadOptions")] options: JsValue,
     ) -> Result<Engine, JsValue> {
-        load(bytes, options).map_err(|e| to_js_error(&e))
+        load(&bytes, &options).map_err(|e| js_error(&e))
     }
 
     /// The catalogue id the bundle was built from.
@@ -217,41 +248,65 @@ impl Engine {
     /// The ids of the bundle's placements.
     #[wasm_bindgen(getter, unchecked_return_type = "string[]")]
     pub fn placements(&self) -> Array {
-        self.inner.placement_ids().map(JsValue::from).collect()
+        convert::string_array(self.inner.placement_ids())
     }
 
     /// Hosts the bundle's creatives may link to (besides same-origin paths).
     #[wasm_bindgen(getter, js_name = allowedLinkHosts, unchecked_return_type = "string[]")]
     pub fn allowed_link_hosts(&self) -> Array {
-        self.inner.bundle().payload.catalogue.allowed_link_hosts.iter().map(|h| JsValue::from(h.as_str())).collect()
+        convert::string_array(self.inner.bundle().payload.catalogue.allowed_link_hosts.iter().map(String::as_str))
+    }
+
+    /// The options this engine was loaded with, as plain data (`now` only when one was given):
+    /// what the package's host entries pass to `Engine.load` again on a fresh instance.
+    #[wasm_bindgen(js_name = __loadOptions, skip_typescript)]
+    pub fn load_options(&self) -> JsValue {
+        let with = &self.loaded_with;
+        let options = convert::PlainObject::new();
+        options.set("trustedKeys", &convert::key_map_object(&with.trusted_keys));
+        if let Some(now) = with.now {
+            options.set("now", &format_rfc3339(now).into());
+        }
+        if let Some(min) = with.min_version {
+            options.set("minVersion", &(min as f64).into());
+        }
+        if !with.profile_keys.is_empty() {
+            options.set("profileKeys", &convert::key_map_object(&with.profile_keys));
+        }
+        options.set("requireSignedProfiles", &with.require_signed_profiles.into());
+        options.into()
     }
 
     /// Checks a profile snapshot once (pseudonymity, limits, signature) and keeps it in Wasm,
     /// so that deciding several placements for it converts nothing again.
     pub fn profile(&self, #[wasm_bindgen(unchecked_param_type = "ProfileSnapshot")] snapshot: JsValue) -> Result<Profile, JsValue> {
-        self.parse_profile(&snapshot, "profile").map(|inner| Profile { inner }).map_err(|e| to_js_error(&e))
+        convert::snapshot_text(&snapshot, "profile")
+            .and_then(|text| self.inner.parse_profile(&text))
+            .map(|inner| Profile { inner })
+            .map_err(|e| js_error(&e))
     }
 
     /// Decides one placement: `{ placement, profile, context, ledger?, now? }`.
     #[wasm_bindgen(unchecked_return_type = "Decision")]
     pub fn decide(&self, #[wasm_bindgen(unchecked_param_type = "DecideRequest")] request: JsValue) -> Result<JsValue, JsValue> {
         let run = || {
-            let placement = string_field(&request, "request", "placement")?;
-            let profile = self.profile_field(&request)?;
-            let decisions = self.decide_placements(&[placement], &profile, &request)?;
-            Ok(decisions.get(0))
+            let fields = Fields::new(&request, "request", DECIDE_KEYS, DECIDE_EXAMPLE)?;
+            let placement = fields.string("placement")?;
+            let profile = self.profile_field(&fields)?;
+            Ok(self.decide_placements(&[placement], &profile, &fields)?.get(0))
         };
-        run().map_err(|e: Error| to_js_error(&e))
+        run().map_err(|e: Error| js_error(&e))
     }
 
     /// Decides one placement for a profile made by `engine.profile`.
     #[wasm_bindgen(js_name = decideFor, unchecked_return_type = "Decision")]
     pub fn decide_for(&self, profile: &Profile, #[wasm_bindgen(unchecked_param_type = "DecideOptions & { placement: string }")] options: JsValue) -> Result<JsValue, JsValue> {
         let run = || {
-            let placement = string_field(&options, "options", "placement")?;
-            Ok(self.decide_placements(&[placement], &profile.inner, &options)?.get(0))
+            let fields = Fields::new(&options, "options", DECIDE_FOR_KEYS, DECIDE_EXAMPLE)?;
+            let placement = fields.string("placement")?;
+            Ok(self.decide_placements(&[placement], &profile.inner, &fields)?.get(0))
         };
-        run().map_err(|e: Error| to_js_error(&e))
+        run().map_err(|e: Error| js_error(&e))
     }
 
     /// Decides several placements of one page with one conversion of the profile:
@@ -259,19 +314,24 @@ impl Engine {
     #[wasm_bindgen(js_name = decideAll, unchecked_return_type = "Decision[]")]
     pub fn decide_all(&self, #[wasm_bindgen(unchecked_param_type = "DecideAllRequest")] request: JsValue) -> Result<Array, JsValue> {
         let run = || {
-            let profile = self.profile_field(&request)?;
-            self.decide_placements(&placement_list(&request)?, &profile, &request)
+            let fields = Fields::new(&request, "request", DECIDE_ALL_KEYS, DECIDE_ALL_EXAMPLE)?;
+            let placements = convert::placement_list(&fields.get("placements")?, &fields.path("placements"))?;
+            let profile = self.profile_field(&fields)?;
+            self.decide_placements(&placements, &profile, &fields)
         };
-        run().map_err(|e: Error| to_js_error(&e))
+        run().map_err(|e: Error| js_error(&e))
     }
 
     /// Decides several placements of one page for a profile made by `engine.profile`:
     /// `(profile, { placements, context, ledger?, now? })` → one decision per placement.
     #[wasm_bindgen(js_name = decideAllFor, unchecked_return_type = "Decision[]")]
     pub fn decide_all_for(&self, profile: &Profile, #[wasm_bindgen(unchecked_param_type = "DecideOptions & { placements: string[] }")] options: JsValue) -> Result<Array, JsValue> {
-        placement_list(&options)
-            .and_then(|placements| self.decide_placements(&placements, &profile.inner, &options))
-            .map_err(|e| to_js_error(&e))
+        let run = || {
+            let fields = Fields::new(&options, "options", DECIDE_ALL_FOR_KEYS, DECIDE_ALL_EXAMPLE)?;
+            let placements = convert::placement_list(&fields.get("placements")?, &fields.path("placements"))?;
+            self.decide_placements(&placements, &profile.inner, &fields)
+        };
+        run().map_err(|e: Error| js_error(&e))
     }
 
     /// Records a response to a shown proposition: `(ledger, { event, token, now? })` →
@@ -283,7 +343,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] ledger: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ResponseEvent")] event: JsValue,
     ) -> Result<JsValue, JsValue> {
-        self.record_response(&ledger, &event, None).map_err(|e| to_js_error(&e))
+        self.record_response(&ledger, &event, None).map_err(|e| js_error(&e))
     }
 
     /// The ledger string made to fit in `maxLength` characters, for a cookie: older impressions
@@ -291,10 +351,19 @@ impl Engine {
     /// stay with their proposition. A string that already fits comes back as it is (a bad one
     /// as a fresh ledger). Check the length: not even an empty ledger fits in a handful.
     #[wasm_bindgen(js_name = fitLedger)]
-    pub fn fit_ledger(&self, #[wasm_bindgen(unchecked_param_type = "string | undefined")] ledger: JsValue, #[wasm_bindgen(js_name = maxLength)] max_length: u32) -> Result<String, JsValue> {
-        let (mut ledger, _) = self.ledger(&ledger).map_err(|e| to_js_error(&e))?;
-        ledger.fit(max_length as usize);
-        Ok(ledger.serialise())
+    pub fn fit_ledger(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] ledger: JsValue,
+        #[wasm_bindgen(js_name = maxLength, unchecked_param_type = "number")] max_length: JsValue,
+    ) -> Result<String, JsValue> {
+        let run = || {
+            let max_length = convert::whole_number(&max_length, "maxLength")?;
+            let (mut ledger, _) = self.ledger(&ledger)?;
+            // Saturates on 32-bit Wasm: no string is longer than memory anyway.
+            ledger.fit(usize::try_from(max_length).unwrap_or(usize::MAX));
+            Ok(ledger.serialise())
+        };
+        run().map_err(|e: Error| js_error(&e))
     }
 
     /// As `record`, for a profile made by `engine.profile`: with its analytics consent the
@@ -306,26 +375,27 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] ledger: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ResponseEvent")] event: JsValue,
     ) -> Result<JsValue, JsValue> {
-        self.record_response(&ledger, &event, Some(&profile.inner)).map_err(|e| to_js_error(&e))
+        self.record_response(&ledger, &event, Some(&profile.inner)).map_err(|e| js_error(&e))
     }
 }
 
 impl Engine {
     fn record_response(&self, ledger: &JsValue, event: &JsValue, profile: Option<&crate::profile::Profile>) -> crate::Result<JsValue> {
         let (mut ledger, warning) = self.ledger(ledger)?;
-        let kind_text = string_field(event, "event", "event")?;
+        let fields = Fields::new(event, "event", EVENT_KEYS, EVENT_EXAMPLE)?;
+        let kind_text = fields.string("event")?;
         let kind = EventKind::parse(&kind_text).ok_or_else(|| {
             Error::argument("event.event", format!("expected impression, click, dismiss or convert, found {kind_text:?}"))
         })?;
-        let token = string_field(event, "event", "token")?;
-        let now = now(&get(event, "now")?)?;
+        let token = fields.string("token")?;
+        let now = fields.time("now")?;
         let outcome = self.inner.record(&mut ledger, kind, &token, now, profile)?;
         let recorded = match outcome.recorded {
             Recorded::Added => "added",
             Recorded::Duplicate => "duplicate",
             Recorded::Stale => "stale",
         };
-        to_js(&serde_json::json!({
+        convert::to_js(&serde_json::json!({
             "ledger": ledger.serialise(),
             "recorded": recorded,
             "measurement": outcome.measurement.into_iter().collect::<Vec<_>>(),
@@ -333,50 +403,36 @@ impl Engine {
         }))
     }
 
-    fn parse_profile(&self, snapshot: &JsValue, path: &str) -> crate::Result<crate::profile::Profile> {
-        if let Some(text) = snapshot.as_string() {
-            return self.inner.parse_profile(&text);
-        }
-        if !snapshot.is_object() {
-            return Err(Error::argument(path, "expected a profile snapshot: an object or its JSON text"));
-        }
-        self.inner.parse_profile(&json_text(snapshot, path)?)
-    }
-
     /// The request's `profile`: absent means an anonymous visitor.
-    fn profile_field(&self, request: &JsValue) -> crate::Result<crate::profile::Profile> {
-        let value = get(request, "profile")?;
-        if value.is_undefined() || value.is_null() {
+    fn profile_field(&self, fields: &Fields) -> crate::Result<crate::profile::Profile> {
+        let value = fields.get("profile")?;
+        if is_absent(&value) {
             return Ok(crate::profile::Profile::anonymous());
         }
-        if Reflect::has(&value, &"__wbg_ptr".into()).unwrap_or(false) {
+        if convert::is_profile_handle(&value) {
             return Err(Error::argument(
-                "request.profile",
+                fields.path("profile"),
                 "a Profile handle goes to engine.decideFor(profile, options) or engine.decideAllFor(profile, options); here pass the snapshot itself",
             ));
         }
-        self.parse_profile(&value, "request.profile")
+        self.inner.parse_profile(&convert::snapshot_text(&value, &fields.path("profile"))?)
     }
 
     fn ledger(&self, value: &JsValue) -> crate::Result<(Ledger, Option<crate::ledger::LedgerWarning>)> {
-        if value.is_undefined() || value.is_null() {
-            return Ok((Ledger::new(self.inner.bundle_id()), None));
-        }
-        let text = value.as_string().ok_or_else(|| Error::argument("ledger", "expected the ledger string"))?;
-        Ok(Ledger::parse(&text, self.inner.bundle_id()))
+        Ok(match convert::ledger_text(value)? {
+            None => (Ledger::new(self.inner.bundle_id()), None),
+            Some(text) => Ledger::parse(&text, self.inner.bundle_id()),
+        })
     }
 
-    fn decide_placements(&self, placements: &[String], profile: &crate::profile::Profile, options: &JsValue) -> crate::Result<Array> {
-        let context = match get(options, "context")? {
-            v if v.is_undefined() || v.is_null() => Context::default(),
-            v => Context::parse(&json_text(&v, "context")?)?,
+    fn decide_placements(&self, placements: &[String], profile: &crate::profile::Profile, fields: &Fields) -> crate::Result<Array> {
+        let context = match fields.get("context")? {
+            v if is_absent(&v) => Context::default(),
+            v => Context::parse(&convert::json_text(&v, &fields.path("context"))?)?,
         };
-        let (ledger, warning) = self.ledger(&get(options, "ledger")?)?;
-        let now = now(&get(options, "now")?)?;
-        let with_trace = match get(options, "trace")? {
-            v if v.is_undefined() || v.is_null() => false,
-            v => v.as_bool().ok_or_else(|| Error::argument("trace", "expected true or false"))?,
-        };
+        let (ledger, warning) = self.ledger(&fields.get("ledger")?)?;
+        let now = fields.time("now")?;
+        let with_trace = fields.flag("trace")?;
         placements
             .iter()
             .map(|placement| {
@@ -385,7 +441,7 @@ impl Engine {
                 // bigger than the decision, so it is built and handed to JS only when asked for.
                 let mut decision = if with_trace { self.inner.decide(&request)? } else { self.inner.decide_without_trace(&request)? };
                 decision.warnings.extend(warning.map(|w| w.code().to_string()));
-                to_js(&decision)
+                convert::to_js(&decision)
             })
             .collect()
     }
@@ -411,137 +467,45 @@ impl Profile {
     }
 }
 
-/// A JS value as JSON text (objects from the page cross into Wasm once, as text).
-fn json_text(value: &JsValue, path: &str) -> crate::Result<String> {
-    js_sys::JSON::stringify(value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| Error::argument(path, "could not be turned into JSON (a cycle, or a BigInt?)"))
-}
-
-/// A Rust value as a JS value, through JSON.
-fn to_js(value: &impl serde::Serialize) -> crate::Result<JsValue> {
-    let text = serde_json::to_string(value).map_err(|e| Error::argument("result", e))?;
-    js_sys::JSON::parse(&text).map_err(|_| Error::argument("result", "not JSON"))
-}
-
-/// The `placements` array of a request or options object.
-fn placement_list(object: &JsValue) -> crate::Result<Vec<String>> {
-    let list = get(object, "placements")?;
-    if !Array::is_array(&list) {
-        return Err(Error::argument("request.placements", "expected an array of placement ids"));
-    }
-    Array::from(&list)
-        .iter()
-        .enumerate()
-        .map(|(i, p)| p.as_string().ok_or_else(|| Error::argument(format!("request.placements[{i}]"), "expected a string")))
-        .collect()
-}
-
-fn string_field(object: &JsValue, path: &str, key: &str) -> crate::Result<String> {
-    if !object.is_object() {
-        return Err(Error::argument(path, "expected an object"));
-    }
-    get(object, key)?.as_string().ok_or_else(|| Error::argument(format!("{path}.{key}"), "expected a string"))
-}
-
-fn load(bytes: JsValue, options: JsValue) -> crate::Result<Engine> {
-    let bytes = bundle_bytes(&bytes)?;
-    if !options.is_object() {
-        return Err(Error::argument("options", "expected an object such as { trustedKeys: { \"<key id>\": \"<base64 public key>\" } }"));
-    }
-    let trusted = trusted_keys(&get(&options, "trustedKeys")?, "options.trustedKeys")?;
-    let now = now(&get(&options, "now")?)?;
-    let min_version = min_version(&get(&options, "minVersion")?)?;
-    let mut inner = crate::Engine::load(&bytes, &LoadOptions { trusted_keys: &trusted, now, min_version })?;
-    inner.set_profile_policy(profile_policy(&options)?);
-    Ok(Engine { inner })
-}
-
-fn get(object: &JsValue, key: &str) -> crate::Result<JsValue> {
-    Reflect::get(object, &key.into()).map_err(|_| Error::argument(key, "could not be read (a getter threw?)"))
-}
-
-fn bundle_bytes(value: &JsValue) -> crate::Result<Vec<u8>> {
-    if !(value.is_instance_of::<Uint8Array>() || value.is_instance_of::<js_sys::ArrayBuffer>()) {
-        return Err(Error::argument("bytes", "expected a Uint8Array or an ArrayBuffer with the bundle"));
-    }
-    let array = Uint8Array::new(value);
-    let len = array.length() as usize;
-    if len > MAX_BUNDLE_BYTES {
-        return Err(Error::too_large("bundle", MAX_BUNDLE_BYTES as u64, len as u64));
-    }
-    Ok(array.to_vec())
-}
-
-fn trusted_keys(value: &JsValue, path: &str) -> crate::Result<TrustedKeys> {
-    if !value.is_object() || Array::is_array(value) {
-        return Err(Error::argument(path, "expected an object mapping key ids to base64 public keys"));
-    }
-    let mut trusted = TrustedKeys::new();
-    for entry in Object::entries(value.unchecked_ref()).iter() {
-        let entry: Array = entry.unchecked_into();
-        let id = entry.get(0).as_string().unwrap_or_default();
-        let key = entry.get(1).as_string().ok_or_else(|| {
-            Error::argument(format!("{path}.{id}"), "expected a base64 public key string")
-        })?;
-        trusted.add_base64(&id, &key)?;
-    }
-    if trusted.is_empty() {
-        return Err(Error::argument(path, "no trusted keys given: every bundle would be refused"));
-    }
-    Ok(trusted)
-}
-
-fn profile_policy(options: &JsValue) -> crate::Result<ProfilePolicy> {
-    let keys = get(options, "profileKeys")?;
-    let require = get(options, "requireSignedProfiles")?;
-    let require_signed = match require.as_bool() {
-        Some(b) => b,
-        None if require.is_undefined() || require.is_null() => false,
-        None => return Err(Error::argument("options.requireSignedProfiles", "expected true or false")),
+fn load(bytes: &JsValue, options: &JsValue) -> crate::Result<Engine> {
+    let bytes = convert::bundle_bytes(bytes)?;
+    let fields = Fields::new(options, "options", LOAD_KEYS, LOAD_EXAMPLE)?;
+    let (trusted, trusted_keys) = convert::key_map(&fields.get("trustedKeys")?, &fields.path("trustedKeys"))?;
+    let given_now = fields.optional_time("now")?;
+    let min_version = match fields.get("minVersion")? {
+        v if is_absent(&v) => None,
+        v => Some(convert::whole_number(&v, &fields.path("minVersion"))?),
     };
-    let trusted_keys = if keys.is_undefined() || keys.is_null() {
-        TrustedKeys::new()
-    } else {
-        trusted_keys(&keys, "options.profileKeys")?
+    let require_signed = fields.flag("requireSignedProfiles")?;
+    let (profile_trust, profile_keys) = match fields.get("profileKeys")? {
+        v if is_absent(&v) => Default::default(),
+        v => convert::key_map(&v, &fields.path("profileKeys"))?,
     };
-    if require_signed && trusted_keys.is_empty() {
+    if require_signed && profile_trust.is_empty() {
         return Err(Error::argument("options.profileKeys", "requireSignedProfiles needs the bank's profile keys"));
     }
-    Ok(ProfilePolicy { trusted_keys, require_signed })
+    let now = given_now.unwrap_or_else(convert::clock);
+    let mut inner = crate::Engine::load(&bytes, &LoadOptions { trusted_keys: &trusted, now, min_version })?;
+    inner.set_profile_policy(ProfilePolicy { trusted_keys: profile_trust, require_signed });
+    let loaded_with = LoadedWith { trusted_keys, now: given_now, min_version, profile_keys, require_signed_profiles: require_signed };
+    Ok(Engine { inner, loaded_with })
 }
 
-const MS_PER_SECOND: f64 = 1000.0;
-
-fn now(value: &JsValue) -> crate::Result<Timestamp> {
-    let path = "options.now";
-    let ms = if value.is_undefined() || value.is_null() {
-        js_sys::Date::now()
-    } else if let Some(date) = value.dyn_ref::<js_sys::Date>() {
-        date.get_time()
-    } else if let Some(ms) = value.as_f64() {
-        ms
-    } else if let Some(text) = value.as_string() {
-        return parse_rfc3339(&text, path);
-    } else {
-        return Err(Error::argument(path, "expected a Date, milliseconds since the epoch, or an RFC 3339 string"));
-    };
-    if !ms.is_finite() {
-        return Err(Error::argument(path, "is not a valid time"));
-    }
-    Ok((ms / MS_PER_SECOND).floor() as Timestamp)
-}
-
-/// The largest integer a JS number holds exactly.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
-
-fn min_version(value: &JsValue) -> crate::Result<Option<u64>> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    match value.as_f64() {
-        Some(v) if v >= 0.0 && v.fract() == 0.0 && v <= MAX_SAFE_INTEGER => Ok(Some(v as u64)),
-        _ => Err(Error::argument("options.minVersion", "expected a whole number of 0 or more")),
+/// Test builds only (Cargo feature `test-trap`, never in the package): a deliberate trap, for the
+/// host entries' recovery tests.
+#[cfg(feature = "test-trap")]
+#[wasm_bindgen]
+impl Engine {
+    /// Traps as a panic would, after taking [`TRAP_STACK_BYTES`] of the shadow stack that a trap
+    /// never gives back: without a fresh instance, a few hundred of these ruin this one.
+    #[wasm_bindgen(js_name = __trapForTests)]
+    pub fn trap_for_tests() {
+        let frame = [0u8; TRAP_STACK_BYTES];
+        core::hint::black_box(&frame);
+        core::arch::wasm32::unreachable()
     }
 }
+
+/// The shadow stack each test trap leaks (the stack is 1 MiB).
+#[cfg(feature = "test-trap")]
+const TRAP_STACK_BYTES: usize = 4096;
