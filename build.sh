@@ -65,7 +65,8 @@ build() {
   say "build: Wasm package"
   cargo build --lib --release --target "$WASM_TARGET"
   rm -rf target/wasm-bindgen pkg
-  wasm-bindgen "$WASM_OUT" --target web --out-dir target/wasm-bindgen
+  # The reset-state function lets the host entries start a fresh instance after a trap.
+  wasm-bindgen "$WASM_OUT" --target web --experimental-reset-state-function --out-dir target/wasm-bindgen
   cp -r pkg-template pkg
   cp target/wasm-bindgen/opmaat.js target/wasm-bindgen/opmaat.d.ts target/wasm-bindgen/opmaat_bg.wasm.d.ts pkg/
   node_modules/.bin/wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int \

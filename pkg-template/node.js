@@ -1,7 +1,9 @@
-// Node entry: instantiates the module from the package's own .wasm file, once, at import.
+// Node entry: instantiates the module from the package's own .wasm file, once, at import, and
+// exports the Engine and Profile that carry on after a trap (recover.js; setOnError hears of it).
 import { readFileSync } from "node:fs";
-import { initSync } from "./opmaat.js";
+import * as bindings from "./opmaat.js";
+import { recovering } from "./recover.js";
 
-initSync({ module: readFileSync(new URL("./opmaat_bg.wasm", import.meta.url)) });
+bindings.initSync({ module: readFileSync(new URL("./opmaat_bg.wasm", import.meta.url)) });
 
-export * from "./opmaat.js";
+export const { Engine, Profile, setOnError } = recovering(bindings);

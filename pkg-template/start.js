@@ -1,7 +1,9 @@
 // Starts opmaat on a page: loads the engine only where WebAssembly exists, fetches the bundle with
 // HTTP revalidation, and falls back to the last bundle that verified when the fetch or the
 // verification fails. Importable everywhere: a browser without WebAssembly gets `null` and the
-// page keeps its default content, never a blank slot.
+// page keeps its default content, never a blank slot. Should the engine ever trap, the call
+// throws code "engine_trapped", `onError` hears of it, and the next call runs on a fresh
+// instance with the same bundle (recover.js): the engine returned here keeps working.
 
 const LAST_GOOD_KEY = "opmaat.bundle";
 /** Largest bundle kept in localStorage as the last good one (base64 grows it by a third). */
@@ -20,6 +22,7 @@ export async function start({ bundleUrl, trustedKeys, onError = (e) => console.w
   let opmaat;
   try {
     opmaat = await import("./browser.js");
+    opmaat.setOnError(onError);
   } catch (e) {
     onError(Object.assign(new Error(`the engine could not start: ${e.message}`), { code: "no_webassembly" }));
     return null;

@@ -1,8 +1,11 @@
 // Edge-worker entry (workerd, Cloudflare Workers): workers may not compile Wasm from bytes at run
-// time, so the module is imported statically and instantiated once per isolate.
+// time, so the module is imported statically and instantiated once per isolate. After a trap
+// the isolate carries on with a fresh instance of the same module (recover.js; setOnError hears
+// of it), so one bad request never leaves the isolate serving from a damaged engine.
 import module from "./opmaat_bg.wasm";
-import { initSync } from "./opmaat.js";
+import * as bindings from "./opmaat.js";
+import { recovering } from "./recover.js";
 
-initSync({ module });
+bindings.initSync({ module });
 
-export * from "./opmaat.js";
+export const { Engine, Profile, setOnError } = recovering(bindings);
