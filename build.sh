@@ -76,6 +76,15 @@ build() {
   gz=$(gzip -9 -c pkg/opmaat_bg.wasm | wc -c)
   echo "pkg/opmaat_bg.wasm: $raw bytes raw, $gz bytes gzipped"
 
+  # The same package with Engine.__trapForTests() (feature test-trap), for tests/node/recovery;
+  # in a target dir of its own, so that the release .wasm above never carries the trap.
+  say "build: test-trap variant of the Wasm package (target/pkg-trap, never pkg/)"
+  cargo build --lib --release --target "$WASM_TARGET" --features test-trap --target-dir target/trap
+  rm -rf target/pkg-trap
+  wasm-bindgen "target/trap/$WASM_TARGET/release/opmaat.wasm" --target web --experimental-reset-state-function \
+    --out-dir target/pkg-trap
+  cp -r pkg-template/. target/pkg-trap/
+
   say "build: native CLI"
   cargo build --features cli --bin opmaat
 }
