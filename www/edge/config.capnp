@@ -20,6 +20,7 @@ const edge :Workerd.Worker = (
     (name = "visitor.js", esModule = embed "visitor.js"),
     (name = "opmaat", esModule = embed "../../pkg/workerd.js"),
     (name = "opmaat.js", esModule = embed "../../pkg/opmaat.js"),
+    (name = "recover.js", esModule = embed "../../pkg/recover.js"),
     (name = "opmaat_bg.wasm", wasm = embed "../../pkg/opmaat_bg.wasm"),
   ],
   bindings = [

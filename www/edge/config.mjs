@@ -61,6 +61,7 @@ const edge :Workerd.Worker = (
     (name = "visitor.js", esModule = embed ${path(resolve(HERE, "visitor.js"))}),
     (name = "opmaat", esModule = embed ${path(resolve(ROOT, "pkg/workerd.js"))}),
     (name = "opmaat.js", esModule = embed ${path(resolve(ROOT, "pkg/opmaat.js"))}),
+    (name = "recover.js", esModule = embed ${path(resolve(ROOT, "pkg/recover.js"))}),
     (name = "opmaat_bg.wasm", wasm = embed ${path(resolve(ROOT, "pkg/opmaat_bg.wasm"))}),
   ],
   bindings = [
