@@ -8,10 +8,11 @@
 //! device.
 //!
 //! Counts alone do not bound memory: a list of a million empty strings is a megabyte on the wire
-//! and 24 MB decoded. So a decode also runs under a memory budget ([`with_budget`]): every list
-//! is charged its element size times its length, every string its length, before it is
-//! allocated, and a payload whose decoded form would pass [`DECODE_MEMORY_PER_BYTE`] times its
-//! own size (plus [`DECODE_MEMORY_BASE`]) is refused as `too_large` before that memory is taken.
+//! and 24 MB decoded. So a load (decode, then preparing the conditions) also runs under a memory
+//! budget ([`with_budget`]): every list is charged its element size times its length, every
+//! string its length and every regular expression its compiled size limit, before it is
+//! allocated, and a payload whose loaded form would pass [`LOAD_MEMORY_PER_BYTE`] times its
+//! own size (plus [`LOAD_MEMORY_BASE`]) is refused as `too_large` before that memory is taken.
 
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 use std::cell::{Cell, RefCell};
@@ -43,13 +44,14 @@ pub const MAX_ID_BYTES: usize = 128;
 /// Any text: titles, bodies, calls to action, URLs.
 pub const MAX_TEXT_BYTES: usize = 4096;
 
-/// Bytes of decoded memory a payload may take per byte of its own size…
-pub const DECODE_MEMORY_PER_BYTE: usize = 6;
+/// Bytes of memory a load (decoding the payload, preparing its conditions) may take per byte of
+/// the payload…
+pub const LOAD_MEMORY_PER_BYTE: usize = 6;
 /// …plus this much, so that small bundles are never short of room.
-pub const DECODE_MEMORY_BASE: usize = 1 << 20;
+pub const LOAD_MEMORY_BASE: usize = 1 << 20;
 
 thread_local! {
-    /// The memory budget of the decode under way: (limit, charged so far). Outside a decode the
+    /// The memory budget of the load under way: (limit, charged so far). Outside a load the
     /// limit is `usize::MAX`.
     static BUDGET: Cell<(usize, usize)> = const { Cell::new((usize::MAX, 0)) };
     /// The limit a decoder hit. Postcard reduces custom errors to one opaque variant, so the
@@ -63,7 +65,11 @@ pub(crate) fn take_limit_hit() -> Option<Error> {
 }
 
 fn record<E: de::Error>(what: &str, limit: usize, actual: usize) -> E {
-    let err = Error::too_large(what, limit as u64, actual as u64);
+    leave_for_envelope(Error::too_large(what, limit as u64, actual as u64))
+}
+
+/// Leaves `err` in [`LIMIT_HIT`] and gives the decoder an error with its message.
+fn leave_for_envelope<E: de::Error>(err: Error) -> E {
     let message = err.to_string();
     LIMIT_HIT.with(|hit| *hit.borrow_mut() = Some(err));
     E::custom(message)
@@ -72,7 +78,7 @@ fn record<E: de::Error>(what: &str, limit: usize, actual: usize) -> E {
 /// Runs `decode` (a load: decoding the payload and preparing its conditions) with a memory
 /// budget for a payload of `payload_len` bytes (see the module doc).
 pub(crate) fn with_budget<T>(payload_len: usize, decode: impl FnOnce() -> T) -> T {
-    let limit = payload_len.saturating_mul(DECODE_MEMORY_PER_BYTE).saturating_add(DECODE_MEMORY_BASE);
+    let limit = payload_len.saturating_mul(LOAD_MEMORY_PER_BYTE).saturating_add(LOAD_MEMORY_BASE);
     let outer = BUDGET.replace((limit, 0));
     let out = decode();
     BUDGET.set(outer);
@@ -96,11 +102,7 @@ const BUDGET_WHAT: &str = "the memory a bundle takes once loaded (bytes)";
 
 /// [`charge_memory`] for a serde decoder.
 fn charge<E: de::Error>(bytes: usize) -> Result<(), E> {
-    charge_memory(bytes).map_err(|err| {
-        let message = err.to_string();
-        LIMIT_HIT.with(|hit| *hit.borrow_mut() = Some(err));
-        E::custom(message)
-    })
+    charge_memory(bytes).map_err(leave_for_envelope)
 }
 
 /// Decodes a sequence of at most `MAX` elements, refusing a longer one before allocating.
