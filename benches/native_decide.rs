@@ -1,5 +1,5 @@
 //! Native benchmark of `Engine::decide` on synthetic catalogues of 100, 1,000 and 10,000
-//! propositions (3 to 6 targeting clauses each, see `opmaat::bundle::synthetic`), deciding the
+//! propositions (3 to 6 targeting clauses each, see `opmaat::synthetic`), deciding the
 //! 3-slot `overview` placement for varied profiles and contexts. Prints p50 and p99 in µs.
 //!
 //! ```sh
@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use opmaat::bundle::compile::compile;
 use opmaat::bundle::envelope::seal;
 use opmaat::bundle::keys::SigningKey;
-use opmaat::bundle::{synthetic, TrustedKeys};
+use opmaat::bundle::TrustedKeys;
+use opmaat::synthetic;
 use opmaat::decide::Stage;
 use opmaat::time::parse_rfc3339;
 use opmaat::{Context, DecideRequest, Engine, LoadOptions, Profile};

@@ -28,9 +28,10 @@ pub mod limits;
 #[cfg(feature = "compiler")]
 pub mod learn;
 pub mod measure;
-pub mod policy;
 pub mod error;
 pub mod profile;
+#[cfg(feature = "compiler")]
+pub mod synthetic;
 pub mod time;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

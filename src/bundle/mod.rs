@@ -14,8 +14,6 @@ pub mod compile;
 pub mod envelope;
 pub mod keys;
 pub mod model;
-#[cfg(feature = "compiler")]
-pub mod synthetic;
 
 use crate::condition::Prepared;
 use crate::time::{format_rfc3339, Timestamp};

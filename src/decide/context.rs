@@ -216,10 +216,13 @@ pub(crate) fn language(locale: &str) -> &str {
     locale.split(['-', '_']).next().unwrap_or(locale)
 }
 
-/// What conditions read during one decision: the context under `context.*`, the profile's
-/// attributes (when personalisation is allowed) under every other path.
+/// What conditions read during one decision: the context under `context.*`, and, when
+/// personalisation is allowed, the profile's pseudonymous id under `id` (so that
+/// `{"id": {"$inGroup": "vips"}}` works) and its attributes under every other path.
 pub(crate) struct View<'a> {
     pub attributes: Option<&'a Map<String, Value>>,
+    /// The profile's id as a JSON string, when it has one and personalisation is allowed.
+    pub id: Option<Value>,
     /// The context as one JSON object, with the engine's fields filled in.
     pub context: &'a Value,
 }
@@ -228,6 +231,7 @@ impl Attributes for View<'_> {
     fn lookup(&self, path: &[&str]) -> Option<&Value> {
         match path.split_first() {
             Some((&"context", rest)) => lookup_path(self.context, rest),
+            Some((&"id", rest)) => lookup_path(self.id.as_ref()?, rest),
             _ => self.attributes?.lookup(path),
         }
     }
@@ -272,11 +276,13 @@ mod tests {
     fn the_view_splits_context_from_attributes() {
         let attributes = json!({"age": 30, "nested": {"x": 1}});
         let context = json!({"page": "/sparen"});
-        let view = View { attributes: attributes.as_object(), context: &context };
+        let view = View { attributes: attributes.as_object(), id: Some(json!("p-1")), context: &context };
+        assert_eq!(view.lookup(&["id"]), Some(&json!("p-1")));
+        assert_eq!(view.lookup(&["id", "0"]), None);
         assert_eq!(view.lookup(&["context", "page"]), Some(&json!("/sparen")));
         assert_eq!(view.lookup(&["age"]), Some(&json!(30)));
         assert_eq!(view.lookup(&["nested", "x"]), Some(&json!(1)));
-        let without_consent = View { attributes: None, context: &context };
+        let without_consent = View { attributes: None, id: None, context: &context };
         assert_eq!(without_consent.lookup(&["age"]), None);
         assert_eq!(without_consent.lookup(&["context", "page"]), Some(&json!("/sparen")));
         assert_eq!(language("en-GB"), "en");

@@ -16,7 +16,7 @@
 //!
 //! A decision depends on nothing but its inputs (no clock, no randomness, no order of a hash
 //! map), so `opmaat explain` replays it from the same bundle, profile, context and `now`.
-//! Contact policies read the customer's ledger (`DecideRequest::ledger`, see [`crate::policy`]);
+//! Contact policies read the customer's ledger (`DecideRequest::ledger`, see [`policy`]);
 //! the holdout control group is drawn from the pseudonymous id (see [`holdout`]); bandit
 //! treatments and, with `sampledPropensities`, P itself are seeded draws (see [`bandit`]).
 
@@ -25,6 +25,7 @@ pub mod bandit;
 pub mod context;
 pub mod explain;
 pub mod holdout;
+pub mod policy;
 pub mod prioritise;
 pub mod select;
 pub mod token;
@@ -51,7 +52,6 @@ pub use treatment::Assignment;
 use crate::bundle::model::{Audience, FormFactor, HoldoutMode, Image, Kind, Proposition, Segment};
 use crate::bundle::Bundle;
 use crate::ledger::Ledger;
-use crate::policy;
 use crate::profile::{Profile, ProfilePolicy};
 use crate::time::{format_rfc3339, Timestamp};
 use crate::{Error, Result};
@@ -284,7 +284,11 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
         }
     }
     let context_value = context_object(context, &placement.id, channel, &locale, now, profile.logged_in());
-    let view = View { attributes: personalised.then(|| profile.attributes()), context: &context_value };
+    let view = View {
+        attributes: personalised.then(|| profile.attributes()),
+        id: profile.id().filter(|_| personalised).map(Value::from),
+        context: &context_value,
+    };
     let session = bundle.conditions.session(&view);
     let sales_blocked = request.ledger.and_then(|ledger| {
         let is_sales = |key: u32| {

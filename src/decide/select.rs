@@ -10,16 +10,20 @@
 //! | `validity_window` | `now` is outside its campaign dates |
 //! | `consent_marketing` | it is sales or loyalty and the customer gave no marketing consent |
 //! | `channel_opt_out` | it is sales or loyalty and the customer opted out of this channel |
+//! | `holdout` | the customer is in the holdout control group and its mode keeps it away |
 //! | `eligibility` | its eligibility condition does not hold (may the customer have it?) |
 //! | `applicability` | its applicability condition does not hold (does it make sense now?) |
 //! | `suitability` | its suitability condition does not hold (is it responsible?) |
+//! | `converted`, `dismiss_cooldown`, `impression_cap`, `resting_after_ignored`, `sales_per_day` | a contact policy keeps it away (see [`super::policy`]) |
 //! | `no_treatment` | no treatment can be shown (every split weight is 0) |
 //! | `no_locale_creative` | the treatment has no creative for any locale of the fallback chain |
 //! | `no_compact_creative` | the screen is small and the treatment has no compact creative |
 //!
 //! Service propositions need no marketing consent and survive a channel opt-out: a rejected
 //! payment is news, not marketing. Without personalisation consent conditions see no profile
-//! attribute at all (see [`super::context`]), so a condition that needs one fails.
+//! attribute at all (see [`super::context`]), so a condition that needs one fails. The
+//! conditions come before the contact policies: a proposition the customer may not have is
+//! reported as not eligible, whatever the ledger says.
 //!
 //! A segment's fallback proposition whose only failure is applicability is kept aside (with its
 //! treatment and creative) for the fallback pass of [`super::arbitrate`].
@@ -31,7 +35,7 @@ use super::explain::Rule;
 use super::treatment::{self, Assignment};
 use crate::bundle::model::{Audience, ContactPolicy, HoldoutMode, Kind, Placement, PolicyOverride, Proposition, Segment};
 use crate::ledger::Ledger;
-use crate::policy::{self, Blocked};
+use super::policy::{self, Blocked};
 use crate::condition::{CondId, Session};
 use crate::time::{format_rfc3339, Timestamp};
 
@@ -157,9 +161,6 @@ impl Gate<'_> {
             }
             _ => {}
         }
-        if let Some(blocked) = self.contact_policy_blocks(p, commercial) {
-            return fail(blocked.0, blocked.1);
-        }
         if !self.holds(p.eligibility) {
             return fail(Rule::Eligibility, self.condition_failed(Rule::Eligibility));
         }
@@ -168,19 +169,29 @@ impl Gate<'_> {
             return fail(Rule::Applicability, self.condition_failed(Rule::Applicability));
         }
         let suitable = self.holds(p.suitability);
-        let choice = if suitable { self.choose(p) } else { Err((Rule::Suitability, self.condition_failed(Rule::Suitability))) };
-        match (applicable, choice) {
-            (true, Ok(choice)) => Verdict::Pass(choice),
-            (true, Err((rule, detail))) => fail(rule, detail),
-            (false, choice) => Verdict::Fail {
-                rule: Rule::Applicability,
-                detail: self.condition_failed(Rule::Applicability),
-                fallback: choice.ok(),
-            },
+        if applicable {
+            if !suitable {
+                return fail(Rule::Suitability, self.condition_failed(Rule::Suitability));
+            }
+            if let Some((rule, detail)) = self.contact_policy_blocks(p, commercial) {
+                return fail(rule, detail);
+            }
+            return match self.choose(p) {
+                Ok(choice) => Verdict::Pass(choice),
+                Err((rule, detail)) => fail(rule, detail),
+            };
+        }
+        // A segment fallback that is not applicable: kept aside unless a later rule would also
+        // keep it away.
+        let kept = suitable && self.contact_policy_blocks(p, commercial).is_none();
+        Verdict::Fail {
+            rule: Rule::Applicability,
+            detail: self.condition_failed(Rule::Applicability),
+            fallback: kept.then(|| self.choose(p).ok()).flatten(),
         }
     }
 
-    /// The contact policy that keeps `p` away, judged by the ledger (see [`crate::policy`]).
+    /// The contact policy that keeps `p` away, judged by the ledger (see [`super::policy`]).
     fn contact_policy_blocks(&self, p: &Proposition, commercial: bool) -> Option<(Rule, Cow<'static, str>)> {
         let ledger = self.ledger?;
         let events = ledger.events(&p.id);

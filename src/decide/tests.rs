@@ -585,3 +585,42 @@ fn sampled_propensities_draw_p_from_the_shown_treatment() {
     let d = overview(&sample_engine(), student());
     assert_eq!(d.slots[0].parts.propensity_source, PropensitySource::Profile);
 }
+
+#[test]
+fn conditions_come_before_contact_policies() {
+    // Six sales impressions today reach the daily sales cap; kids-savings is still reported as
+    // not eligible for a student without children, which is why it is not shown.
+    let engine = sample_engine();
+    let mut ledger = Ledger::new("bank-nl-web");
+    for (i, p) in ["green-savings", "kids-savings", "design-your-card", "spaar-spektakel", "student-13th-month", "rijksmuseum"].iter().enumerate() {
+        let token = crate::decide::token::tracking_token(crate::decide::DecisionId([i as u8; 8]), p, "a");
+        engine.record(&mut ledger, EventKind::Impression, &token, at(NOW), None).unwrap();
+    }
+    let d = overview_with(&engine, &ledger, "2026-12-05T10:00:00Z");
+    assert_eq!(rule_of(&d, "kids-savings").map(|t| t.rule), Some(Rule::Eligibility));
+    // The student may have the 13th month: the cap is what keeps it away.
+    assert_eq!(rule_of(&d, "student-13th-month").map(|t| t.rule), Some(Rule::SalesPerDay));
+}
+
+#[test]
+fn conditions_read_the_profile_s_id() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/www/catalogue.json");
+    let mut catalogue: Value = serde_json::from_str(&crate::bundle::compile::read_catalogue_file(path).unwrap()).unwrap();
+    catalogue["savedGroups"] = json!({"vips": ["p-student-01"]});
+    for p in catalogue["propositions"].as_array_mut().unwrap() {
+        if p["id"] == "kids-savings" {
+            p["eligibility"] = json!({"id": {"$inGroup": "vips"}});
+        }
+    }
+    let payload = crate::bundle::compile::compile_json(&catalogue.to_string(), at("2026-11-23T12:00:00Z")).unwrap();
+    let engine = engine_for(&payload);
+    let vip = overview(&engine, student());
+    assert_ne!(rule_of(&vip, "kids-savings").map(|t| t.rule), Some(Rule::Eligibility), "{:?}", rule_of(&vip, "kids-savings"));
+    let mut someone_else = student();
+    someone_else["id"] = json!("p-student-02");
+    assert_eq!(rule_of(&overview(&engine, someone_else), "kids-savings").map(|t| t.rule), Some(Rule::Eligibility));
+    // Without personalisation consent the id is as unseen as every attribute.
+    let mut no_consent = student();
+    no_consent["consent"]["personalisation"] = json!(false);
+    assert_eq!(rule_of(&overview(&engine, no_consent), "kids-savings").map(|t| t.rule), Some(Rule::Eligibility));
+}

@@ -314,6 +314,12 @@ fn attributes(v: &Value) -> Result<Map<String, Value>> {
             "the name `context` is reserved: conditions read the contact's context under context.*",
         ));
     }
+    if map.contains_key("id") {
+        return Err(Error::profile(
+            "profile.attributes.id",
+            "the name `id` is reserved: conditions read the snapshot's pseudonymous id under id",
+        ));
+    }
     let mut walker = Walker { values: 0, path: String::from("profile.attributes") };
     walker.object(map, 0)?;
     Ok(map.clone())
@@ -499,6 +505,7 @@ mod tests {
             (json!({"loggedIn": "yes"}), "profile.loggedIn: expected true or false"),
             (json!({"attributes": []}), "profile.attributes: expected an object"),
             (json!({"attributes": {"context": {}}}), "profile.attributes.context: the name `context` is reserved"),
+            (json!({"attributes": {"id": "p-2"}}), "profile.attributes.id: the name `id` is reserved"),
             (json!({"propensities": {"savings": 1.5}}), "profile.propensities.savings: expected a probability from 0 to 1, found 1.5"),
             (json!({"propensities": {"savings": "high"}}), "profile.propensities.savings: expected a probability"),
             (json!({"consent": {"marketing": 1}}), "profile.consent.marketing: expected true or false, found a number"),

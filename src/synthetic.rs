@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::catalogue::*;
+use crate::bundle::catalogue::*;
 
 /// Product segments of a synthetic catalogue.
 pub const SEGMENTS: [&str; 8] =
