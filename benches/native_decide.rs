@@ -6,8 +6,9 @@
 //! cargo bench --bench native_decide --features compiler --profile cli
 //! ```
 //!
-//! Each decision is timed on its own, from the request to the finished `Decision` (trace
-//! included); profiles and contexts are parsed beforehand, as a page parses its profile once.
+//! Each decision is timed on its own, from the request to the finished `Decision`, without the
+//! trace (as a page asks) and with it; profiles and contexts are parsed beforehand, as a page
+//! parses its profile once.
 //! Figures are reported, never asserted.
 
 use std::hint::black_box;
@@ -36,7 +37,7 @@ fn main() {
     let mut trusted = TrustedKeys::new();
     trusted.add(&key.public_key()).unwrap();
     println!("decide, native ({}), overview placement: 3 slots, at most 2 sales, 1 service, one per segment", std::env::consts::ARCH);
-    println!("{:>13}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}", "propositions", "bundle KiB", "p50 µs", "p99 µs", "candidates", "iterations");
+    println!("{:>13}  {:>10}  {:>10}  {:>10}  {:>12}  {:>10}  {:>10}", "propositions", "bundle KiB", "p50 µs", "p99 µs", "traced p50 µs", "candidates", "iterations");
     for (n, iterations) in [(100usize, 5_000usize), (1_000, 2_000), (10_000, 400)] {
         let payload = compile(&synthetic::catalogue(n, 42), now).unwrap();
         let bytes = seal(&payload, &key).unwrap();
@@ -54,21 +55,30 @@ fn main() {
             black_box(engine.decide(&request(i)).unwrap());
         }
         let mut times = Vec::with_capacity(iterations);
+        for i in 0..iterations {
+            let r = request(i);
+            let start = Instant::now();
+            black_box(engine.decide_without_trace(black_box(&r)).unwrap());
+            times.push(start.elapsed());
+        }
+        let mut traced = Vec::with_capacity(iterations);
         let mut candidates = 0;
         for i in 0..iterations {
             let r = request(i);
             let start = Instant::now();
             let decision = engine.decide(black_box(&r)).unwrap();
-            times.push(start.elapsed());
+            traced.push(start.elapsed());
             candidates += decision.slots.len() + decision.trace.iter().filter(|t| t.stage != Stage::Select).count();
             black_box(decision);
         }
         times.sort_unstable();
+        traced.sort_unstable();
         println!(
-            "{n:>13}  {:>10.0}  {:>10.1}  {:>10.1}  {:>10.1}  {iterations:>10}",
+            "{n:>13}  {:>10.0}  {:>10.1}  {:>10.1}  {:>12.1}  {:>10.1}  {iterations:>10}",
             bytes.len() as f64 / 1024.0,
             percentile(&times, 50),
             percentile(&times, 99),
+            percentile(&traced, 50),
             candidates as f64 / iterations as f64,
         );
     }

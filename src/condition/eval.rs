@@ -31,7 +31,17 @@ const INLINE_SEGMENTS: usize = 8;
 trait Document {
     /// The value at interned path `path`.
     fn field(&self, prepared: &Prepared, path: u32) -> Option<&Value>;
+
+    /// Where the result of field node `node` is remembered, if this document remembers.
+    fn memo(&self, _prepared: &Prepared, _node: u32) -> Option<&Cell<u8>> {
+        None
+    }
 }
+
+/// A clause's memo: not evaluated yet, true, false.
+const UNKNOWN: u8 = 0;
+const TRUE: u8 = 1;
+const FALSE: u8 = 2;
 
 /// Straight from [`Attributes`] (and from array elements inside `$elemMatch`).
 struct Direct<'a, A: ?Sized>(&'a A);
@@ -43,12 +53,15 @@ impl<A: Attributes + ?Sized> Document for Direct<'_, A> {
 }
 
 /// Evaluates many conditions against the same attributes, looking each attribute path up only
-/// once. Made by [`Prepared::session`]; one per decision.
+/// once and evaluating each distinct clause (see [`super::clauses`]) only once. Made by
+/// [`Prepared::session`]; one per decision.
 pub struct Session<'a, A: ?Sized> {
     prepared: &'a Prepared,
     attrs: &'a A,
     /// Per interned path: `None` until looked up, then what the lookup gave.
     fields: Vec<Cell<Option<Option<&'a Value>>>>,
+    /// Per clause slot: [`UNKNOWN`], [`TRUE`] or [`FALSE`].
+    clauses: Vec<Cell<u8>>,
 }
 
 impl<'a, A: Attributes + ?Sized> Session<'a, A> {
@@ -73,6 +86,11 @@ impl<A: Attributes + ?Sized> Document for Session<'_, A> {
         slot.set(Some(found));
         found
     }
+
+    fn memo(&self, prepared: &Prepared, node: u32) -> Option<&Cell<u8>> {
+        let slot = prepared.clause_slots.get(node as usize)?;
+        self.clauses.get(*slot as usize)
+    }
 }
 
 impl Prepared {
@@ -85,10 +103,15 @@ impl Prepared {
     }
 
     /// A session for evaluating many conditions against the same attributes (one decision):
-    /// each attribute path is looked up once, on first use. Allocates one slot per interned
-    /// path of the pool.
+    /// each attribute path is looked up once, on first use, and each distinct clause evaluated
+    /// once. Allocates one slot per interned path and one byte per distinct clause of the pool.
     pub fn session<'a, A: Attributes + ?Sized>(&'a self, attrs: &'a A) -> Session<'a, A> {
-        Session { prepared: self, attrs, fields: vec![Cell::new(None); self.pool.paths.len()] }
+        Session {
+            prepared: self,
+            attrs,
+            fields: vec![Cell::new(None); self.pool.paths.len()],
+            clauses: vec![Cell::new(UNKNOWN); self.clause_count],
+        }
     }
 
     /// The number of conditions.
@@ -123,8 +146,18 @@ impl Prepared {
             }
             Node::Not(c) => !self.doc(c, attrs),
             Node::Field { path, test } => {
+                let memo = attrs.memo(self, node);
+                match memo.map(Cell::get) {
+                    Some(TRUE) => return true,
+                    Some(FALSE) => return false,
+                    _ => {}
+                }
                 let value = attrs.field(self, path).unwrap_or(&NULL);
-                self.value(test, value)
+                let result = self.value(test, value);
+                if let Some(cell) = memo {
+                    cell.set(if result { TRUE } else { FALSE });
+                }
+                result
             }
             _ => false,
         }

@@ -24,6 +24,7 @@
 
 #[cfg(feature = "compiler")]
 mod compile;
+mod clauses;
 mod eval;
 pub mod hash;
 mod ir;

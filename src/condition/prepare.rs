@@ -29,6 +29,10 @@ use crate::{Error, Result};
 pub struct Prepared {
     pub(crate) pool: Pool,
     pub(crate) matchers: Vec<Matcher>,
+    /// Each node's clause slot (see [`super::clauses`]), parallel to `pool.nodes`.
+    pub(crate) clause_slots: Vec<u32>,
+    /// How many distinct clauses the pool holds.
+    pub(crate) clause_count: usize,
 }
 
 impl Pool {
@@ -49,7 +53,8 @@ impl Pool {
             ));
         }
         // What the validator and the matchers take, charged to the bundle's memory budget.
-        let per_node = std::mem::size_of::<u32>() + std::mem::size_of::<bool>();
+        // Per node: the validator's depth and parent mark, and its clause slot.
+        let per_node = 2 * std::mem::size_of::<u32>() + std::mem::size_of::<bool>();
         crate::limits::charge_memory(
             total_nodes
                 .saturating_mul(per_node)
@@ -62,7 +67,8 @@ impl Pool {
             .enumerate()
             .map(|(i, p)| prepare_pattern(i, p))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Prepared { pool: self, matchers })
+        let (clause_slots, clause_count) = super::clauses::clause_slots(&self);
+        Ok(Prepared { pool: self, matchers, clause_slots, clause_count })
     }
 }
 

@@ -18,7 +18,9 @@
 //! are offered, in the same order and under the same four rules, and marked as fallbacks.
 //! Fallbacks that were candidates in their own right already had their chance in the first pass.
 
-use crate::bundle::model::{Kind, Placement, SegmentId};
+use super::prioritise::Parts;
+use super::status::{Funnel, Status};
+use crate::bundle::model::{Kind, Placement, Proposition, SegmentId};
 
 /// A candidate for a slot.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +71,33 @@ impl Rules {
             one_per_segment: p.one_per_segment,
         }
     }
+}
+
+/// Stage 3: the slots filled by priority (`with`, the strategic knob set) and, for the knob's
+/// cost, the same arbitration with every strategic setting at 0 (`without`).
+pub(crate) fn arbitrate(funnel: &Funnel, propositions: &[Proposition], rules: Rules) -> (Filled, Filled) {
+    let entries = |fallback: bool, priority: fn(&Parts) -> f64| {
+        let mut out: Vec<Entry> = funnel
+            .statuses
+            .iter()
+            .zip(propositions)
+            .enumerate()
+            .filter_map(|(i, (s, p))| {
+                let parts = match s {
+                    Status::Candidate { parts, .. } if !fallback => funnel.parts.get(*parts)?,
+                    Status::Fallback { parts, .. } if fallback => funnel.parts.get(*parts)?,
+                    _ => return None,
+                };
+                let priority = priority(parts);
+                (priority > 0.0).then_some(Entry { id: i, priority, order: i, kind: p.kind, segment: p.segment })
+            })
+            .collect();
+        rank(&mut out);
+        out
+    };
+    let with_knob = |parts: &Parts| parts.priority;
+    let without = |parts: &Parts| parts.priority_without_knob;
+    (fill(rules, &entries(false, with_knob), &entries(true, with_knob)), fill(rules, &entries(false, without), &entries(true, without)))
 }
 
 /// Sorts by priority, highest first; ties by catalogue order. Catalogue positions are unique, so

@@ -5,7 +5,7 @@
 //!
 //! | stage | rules |
 //! |---|---|
-//! | `select` | `audience`, `channel`, `validity_window`, `consent_marketing`, `channel_opt_out`, `eligibility`, `applicability`, `suitability`, `no_treatment`, `no_locale_creative`, `no_compact_creative` |
+//! | `select` | `audience`, `channel`, `validity_window`, `consent_marketing`, `channel_opt_out`, `holdout`, `eligibility`, `applicability`, `suitability`, `converted`, `dismiss_cooldown`, `impression_cap`, `resting_after_ignored`, `sales_per_day`, `no_treatment`, `no_locale_creative`, `no_compact_creative` (in the order checked) |
 //! | `prioritise` | `zero_priority` |
 //! | `arbitrate` | `outranked`, `one_per_segment`, `max_sales`, `reserved_for_service` |
 //!
@@ -21,10 +21,12 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::prioritise::Parts;
-use super::select::kind_name;
+use super::arbitrate::{Filled, Loss, Rules};
+use super::prioritise::{self, Parts};
+use super::status::{segment_of, Funnel, Status};
 use super::Decision;
-use crate::bundle::model::{Audience, FormFactor, Kind};
+use crate::bundle::model::{Audience, Catalogue, FormFactor, Kind, Segment};
+use crate::Result;
 
 /// Where in the funnel a proposition was removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -143,6 +145,85 @@ pub struct TraceEntry {
     pub priority: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parts: Option<Box<Parts>>,
+}
+
+/// The trace: an entry for every proposition not shown, in catalogue order.
+pub(crate) fn trace(funnel: &Funnel, filled: &Filled, rules: Rules, catalogue: &Catalogue) -> Result<Vec<TraceEntry>> {
+    let mut lost: Vec<Option<Loss>> = vec![None; funnel.statuses.len()];
+    for &(i, loss) in &filled.lost {
+        if let Some(slot) = lost.get_mut(i) {
+            *slot = Some(loss);
+        }
+    }
+    let name = |i: usize| catalogue.propositions.get(i).map_or_else(String::new, |p| p.id.clone());
+    let mut trace = Vec::with_capacity(funnel.statuses.len().saturating_sub(filled.chosen.len()));
+    for (i, (p, status)) in catalogue.propositions.iter().zip(&funnel.statuses).enumerate() {
+        if filled.chosen.iter().any(|&(shown, _)| shown == i) {
+            continue;
+        }
+        let segment = segment_of(&catalogue.segments, p)?;
+        let parts_of = |index: usize| funnel.parts.get(index);
+        let entry = |stage, rule, detail, parts: Option<&Parts>| TraceEntry {
+            proposition: p.id.clone(),
+            segment: segment.id.clone(),
+            kind: p.kind,
+            stage,
+            rule,
+            detail,
+            priority: parts.map(|x| x.priority),
+            parts: parts.map(|x| Box::new(x.clone())),
+        };
+        let loss = lost.get(i).copied().flatten();
+        trace.push(match status {
+            Status::Out { rule, detail } => entry(Stage::Select, *rule, detail.clone(), None),
+            Status::Fallback { detail, parts, .. } => {
+                let why = match loss {
+                    None => "its priority is 0".to_string(),
+                    Some(Loss::Outranked) => "no slot was left empty".to_string(),
+                    Some(loss) => loss_detail(loss, rules, segment, &name),
+                };
+                let detail = format!("{detail}; not needed as the segment's fallback: {why}");
+                entry(Stage::Select, Rule::Applicability, detail.into(), parts_of(*parts))
+            }
+            Status::Candidate { parts, .. } => match parts_of(*parts) {
+                Some(x) if x.priority <= 0.0 => entry(Stage::Prioritise, Rule::ZeroPriority, prioritise::why_zero(x).into(), Some(x)),
+                x => {
+                    let loss = loss.unwrap_or(Loss::Outranked);
+                    let rule = match loss {
+                        Loss::Outranked => Rule::Outranked,
+                        Loss::OnePerSegment { .. } => Rule::OnePerSegment,
+                        Loss::MaxSales => Rule::MaxSales,
+                        Loss::ReservedForService => Rule::ReservedForService,
+                    };
+                    entry(Stage::Arbitrate, rule, loss_detail(loss, rules, segment, &name).into(), x)
+                }
+            },
+        });
+    }
+    Ok(trace)
+}
+
+/// Why a candidate lost in arbitration, for people.
+fn loss_detail(loss: Loss, rules: Rules, segment: &Segment, name: &dyn Fn(usize) -> String) -> String {
+    match loss {
+        Loss::Outranked => format!("the placement's {} slot(s) went to propositions ranked higher", rules.slots),
+        Loss::OnePerSegment { shown_by } => {
+            format!("one proposition per segment: {} is already shown by {}", segment.id, name(shown_by))
+        }
+        Loss::MaxSales => format!("at most {} sales and loyalty propositions (maxSales), all taken", rules.max_sales),
+        Loss::ReservedForService => format!(
+            "taking it would leave no room for the {} service proposition(s) this placement reserves (minService)",
+            rules.min_service
+        ),
+    }
+}
+
+pub(crate) fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sales => "sales",
+        Kind::Service => "service",
+        Kind::Loyalty => "loyalty",
+    }
 }
 
 /// The decision as a table: a header with the inputs, one row per proposition (shown ones in

@@ -16,6 +16,10 @@
 //!
 //! The decision says `holdout: true`, and so does every measurement event of the customer.
 
+use std::borrow::Cow;
+
+use super::explain::Rule;
+use super::status::{Funnel, Status};
 use crate::bundle::model::Holdout;
 use crate::condition::hash;
 
@@ -36,6 +40,27 @@ pub fn is_member(holdout: Option<&Holdout>, profile_id: Option<&str>) -> bool {
 pub fn random_pick(decision_id: &str, candidates: usize) -> usize {
     let n = hash(decision_id, "holdout-random", HASH_VERSION).unwrap_or(0.0);
     ((n * candidates as f64) as usize).min(candidates.saturating_sub(1))
+}
+
+/// A `random`-mode holdout member gets one of the propositions that passed selection, picked
+/// at random; every other candidate leaves with rule `holdout`.
+pub(crate) fn keep_one_at_random(funnel: &mut Funnel, decision_id: &str) {
+    let candidates: Vec<usize> = funnel
+        .statuses
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s, Status::Candidate { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let keep = (!candidates.is_empty()).then(|| candidates.get(random_pick(decision_id, candidates.len())).copied()).flatten();
+    for (i, status) in funnel.statuses.iter_mut().enumerate() {
+        if Some(i) != keep && matches!(status, Status::Candidate { .. } | Status::Fallback { .. }) {
+            *status = Status::Out {
+                rule: Rule::Holdout,
+                detail: Cow::Borrowed("in the holdout control group: one proposition that passed selection, picked at random, is shown instead of the ranked ones"),
+            };
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,20 @@
 //! The decision funnel: select → prioritise → filter and arbitrate per placement → explain.
 //!
 //! [`Engine::decide`](crate::Engine::decide) runs it for one placement, one [`Profile`] (parsed
-//! once per page and reused for every placement) and one [`Context`] at a given `now`:
+//! once per page and reused for every placement) and one [`Context`] at a given `now`. Each stage
+//! is a function in a file of its own, handing the next a [`status::Funnel`]:
 //!
-//! 1. [`select`]: audience, channel, validity window, consent, eligibility, applicability,
-//!    suitability, a treatment and a creative for the locale and screen;
-//! 2. [`prioritise`]: `priority = P × C × V × L`, every part kept;
-//! 3. [`arbitrate`]: fill the placement's slots by priority under its rules (one per segment,
-//!    at most `maxSales` sales and loyalty, `minService` slots reserved for service), then let
-//!    the segments' fallback propositions fill slots that stay empty;
-//! 4. the strategic knob's cost: the same arbitration again with every strategic setting at 0,
-//!    and the expected value `Σ P × V` of both sets;
-//! 5. [`explain`]: a trace entry (stage, rule, detail) for every proposition not shown, and a
-//!    readable table of the whole decision.
+//! 1. [`select::select`]: audience, channel, validity window, consent, holdout, eligibility,
+//!    applicability, suitability, then the contact policies ([`policy`]), a treatment and a
+//!    creative for the locale and screen;
+//! 2. [`prioritise::prioritise_all`]: `priority = P × C × V × L`, every part kept;
+//! 3. [`arbitrate::arbitrate`]: fill the placement's slots by priority under its rules (one per
+//!    segment, at most `maxSales` sales and loyalty, `minService` slots reserved for service),
+//!    then let the segments' fallback propositions fill slots that stay empty; and the strategic
+//!    knob's cost: the same arbitration with every strategic setting at 0, and the expected
+//!    value `Σ P × V` of both sets;
+//! 4. [`explain::trace`]: a trace entry (stage, rule, detail) for every proposition not shown,
+//!    only when asked for; [`explain::table`] renders a whole decision for people.
 //!
 //! A decision depends on nothing but its inputs (no clock, no randomness, no order of a hash
 //! map), so `opmaat explain` replays it from the same bundle, profile, context and `now`.
@@ -28,6 +30,7 @@ pub mod holdout;
 pub mod policy;
 pub mod prioritise;
 pub mod select;
+mod status;
 pub mod token;
 pub mod treatment;
 
@@ -38,8 +41,6 @@ mod properties;
 #[cfg(all(test, feature = "compiler"))]
 mod tests;
 
-use std::borrow::Cow;
-
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -49,15 +50,16 @@ pub use prioritise::{Parts, PropensitySource};
 pub use token::{parse_token, DecisionId, Token};
 pub use treatment::Assignment;
 
-use crate::bundle::model::{Audience, FormFactor, HoldoutMode, Image, Kind, Proposition, Segment};
+use crate::bundle::model::{Audience, Catalogue, FormFactor, HoldoutMode, Image, Kind};
 use crate::bundle::Bundle;
 use crate::ledger::Ledger;
 use crate::profile::{Profile, ProfilePolicy};
 use crate::time::{format_rfc3339, Timestamp};
 use crate::{Error, Result};
-use arbitrate::{Entry, Loss, Rules};
+use arbitrate::{Filled, Rules};
 use context::View;
-use select::{Choice, Gate, Verdict};
+use select::Gate;
+use status::{segment_of, Funnel, Status};
 
 /// What to decide.
 #[derive(Debug, Clone, Copy)]
@@ -197,40 +199,6 @@ pub struct WithoutKnob {
 /// and the device), in seconds.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 
-/// One proposition on its way through the funnel. Kept small (the parts are boxed): a large
-/// catalogue has one per proposition, most of them `Out`.
-enum Status {
-    /// Removed in selection.
-    Out { rule: Rule, detail: Cow<'static, str> },
-    /// Passed selection.
-    Candidate { choice: Choice, parts: Box<prioritise::Parts> },
-    /// A segment fallback that failed applicability only.
-    Fallback { choice: Choice, parts: Box<prioritise::Parts>, detail: Cow<'static, str> },
-}
-
-/// Runs the funnel. `Engine::decide` is the public door.
-/// A `random`-mode holdout member gets one of the propositions that passed selection, picked
-/// at random; every other candidate leaves with rule `holdout`.
-fn keep_one_at_random(statuses: &mut [Status], decision_id: &str) {
-    let candidates: Vec<usize> = statuses
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| matches!(s, Status::Candidate { .. }))
-        .map(|(i, _)| i)
-        .collect();
-    let keep = (!candidates.is_empty())
-        .then(|| candidates.get(holdout::random_pick(decision_id, candidates.len())).copied())
-        .flatten();
-    for (i, status) in statuses.iter_mut().enumerate() {
-        if Some(i) != keep && matches!(status, Status::Candidate { .. } | Status::Fallback { .. }) {
-            *status = Status::Out {
-                rule: Rule::Holdout,
-                detail: Cow::Borrowed("in the holdout control group: one proposition that passed selection, picked at random, is shown instead of the ranked ones"),
-            };
-        }
-    }
-}
-
 /// With `with_trace` false the decision's trace stays empty and is not built at all: on large
 /// catalogues it costs more than the rest of the decision.
 pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRequest, with_trace: bool) -> Result<Decision> {
@@ -319,168 +287,27 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
         profile_id: profile.id(),
         locales: &locales,
         screen: context.screen,
+        explain: with_trace,
     };
     let propensities = personalised.then(|| profile.propensities());
 
-    // Select and prioritise.
-    let mut statuses = Vec::with_capacity(catalogue.propositions.len());
-    for p in &catalogue.propositions {
-        let segment = segment_of(&catalogue.segments, p)?;
-        // With `sampledPropensities`, P is a draw from the shown treatment's Beta (seeded like the
-        // bandit's draws), as adaptive models do; otherwise the profile's score or the default.
-        let parts = |choice: &Choice| {
-            let sampled = match (catalogue.arbitration.sampled_propensities, profile.id(), p.treatments.get(choice.treatment)) {
-                (true, Some(id), Some(t)) => Some(bandit::sampled_propensity(t, id, now, &p.id)),
-                _ => None,
-            };
-            Box::new(prioritise::prioritise(p, segment, &catalogue.arbitration, propensities, sampled, &session))
-        };
-        statuses.push(match gate.screen(p) {
-            Verdict::Pass(choice) => Status::Candidate { parts: parts(&choice), choice },
-            // Selection only keeps a fallback aside when applicability was its one failure.
-            Verdict::Fail { detail, fallback: Some(choice), .. } => Status::Fallback { parts: parts(&choice), choice, detail },
-            Verdict::Fail { rule, detail, fallback: None } => Status::Out { rule, detail },
-        });
-    }
-
+    // The funnel, stage by stage.
+    let verdicts = select::select(&gate, &catalogue.propositions);
+    let mut funnel = prioritise::prioritise_all(catalogue, verdicts, propensities, profile.id(), now, &session)?;
     if holdout_mode == Some(HoldoutMode::Random) {
-        keep_one_at_random(&mut statuses, &decision_id.hex());
+        holdout::keep_one_at_random(&mut funnel, &decision_id.hex());
     }
-
-    // Arbitrate, with the knob and without.
     let rules = Rules::of(placement);
-    let entries = |fallback: bool, priority: fn(&prioritise::Parts) -> f64| {
-        let mut out: Vec<Entry> = statuses
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match s {
-                Status::Candidate { parts, .. } if !fallback => Some((i, parts)),
-                Status::Fallback { parts, .. } if fallback => Some((i, parts)),
-                _ => None,
-            })
-            .filter(|(_, parts)| priority(parts) > 0.0)
-            .filter_map(|(i, parts)| {
-                let p = catalogue.propositions.get(i)?;
-                Some(Entry { id: i, priority: priority(parts), order: i, kind: p.kind, segment: p.segment })
-            })
-            .collect();
-        arbitrate::rank(&mut out);
-        out
-    };
-    let with_knob = |parts: &prioritise::Parts| parts.priority;
-    let without = |parts: &prioritise::Parts| parts.priority_without_knob;
-    let filled = arbitrate::fill(rules, &entries(false, with_knob), &entries(true, with_knob));
-    let unknobbed = arbitrate::fill(rules, &entries(false, without), &entries(true, without));
-
+    let (filled, unknobbed) = arbitrate::arbitrate(&funnel, &catalogue.propositions, rules);
     let expected = |chosen: &[(usize, bool)]| -> f64 {
-        chosen
-            .iter()
-            .filter_map(|&(i, _)| match statuses.get(i) {
-                Some(Status::Candidate { parts, .. } | Status::Fallback { parts, .. }) => Some(parts.expected_value),
-                _ => None,
-            })
-            .fold(0.0, |sum, x| sum + x)
+        chosen.iter().filter_map(|&(i, _)| funnel.chosen(i)).fold(0.0, |sum, (_, parts)| sum + parts.expected_value)
     };
     let expected_value = expected(&filled.chosen);
     let expected_without = expected(&unknobbed.chosen);
     let name = |i: usize| catalogue.propositions.get(i).map_or_else(String::new, |p| p.id.clone());
-
-    let mut slots = Vec::with_capacity(filled.chosen.len());
-    for (position, &(i, fallback)) in filled.chosen.iter().enumerate() {
-        let (Some(p), Some(Status::Candidate { choice, parts } | Status::Fallback { choice, parts, .. })) =
-            (catalogue.propositions.get(i), statuses.get(i))
-        else {
-            continue;
-        };
-        let note = match statuses.get(i) {
-            Some(Status::Fallback { detail, .. }) => {
-                Some(format!("segment fallback for an empty slot; {detail}"))
-            }
-            _ => None,
-        };
-        let treatment = p.treatments.get(choice.treatment).ok_or_else(|| Error::malformed("treatment out of range"))?;
-        let creative = treatment.creatives.get(choice.creative).ok_or_else(|| Error::malformed("creative out of range"))?;
-        slots.push(Slot {
-            position: u8::try_from(position + 1).unwrap_or(u8::MAX),
-            proposition: p.id.clone(),
-            segment: segment_of(&catalogue.segments, p)?.id.clone(),
-            kind: p.kind,
-            treatment: treatment.id.clone(),
-            assignment: choice.assignment,
-            selection_probability: match choice.assignment {
-                Assignment::Thompson => bandit::selection_probability(&p.treatments, choice.treatment),
-                _ => choice.probability,
-            },
-            creative: ShownCreative {
-                locale: creative.locale.clone(),
-                form_factor: creative.form,
-                title: creative.title.clone(),
-                body: creative.body.clone(),
-                cta: creative.cta.clone(),
-                href: creative.href.clone(),
-                image: creative.image.clone(),
-            },
-            priority: parts.priority,
-            parts: (**parts).clone(),
-            fallback,
-            note,
-            token: token::tracking_token(decision_id, &p.id, &treatment.id),
-        });
-    }
-
-    // The trace: every proposition not shown, in catalogue order.
-    let mut lost: Vec<Option<Loss>> = vec![None; statuses.len()];
-    for &(i, loss) in &filled.lost {
-        if let Some(slot) = lost.get_mut(i) {
-            *slot = Some(loss);
-        }
-    }
-    let shown: Vec<usize> = filled.chosen.iter().map(|&(i, _)| i).collect();
-    let mut trace = Vec::with_capacity(if with_trace { statuses.len().saturating_sub(shown.len()) } else { 0 });
-    for (i, (p, status)) in catalogue.propositions.iter().zip(statuses).enumerate() {
-        if !with_trace {
-            break;
-        }
-        if shown.contains(&i) {
-            continue;
-        }
-        let segment = segment_of(&catalogue.segments, p)?;
-        let entry = |stage, rule, detail, parts: Option<Box<prioritise::Parts>>| TraceEntry {
-            proposition: p.id.clone(),
-            segment: segment.id.clone(),
-            kind: p.kind,
-            stage,
-            rule,
-            detail,
-            priority: parts.as_ref().map(|x| x.priority),
-            parts,
-        };
-        trace.push(match status {
-            Status::Out { rule, detail } => entry(Stage::Select, rule, detail, None),
-            Status::Fallback { detail, parts, .. } => {
-                let why = match lost.get(i).copied().flatten() {
-                    None => "its priority is 0".to_string(),
-                    Some(Loss::Outranked) => "no slot was left empty".to_string(),
-                    Some(loss) => loss_detail(loss, rules, segment, &name),
-                };
-                let detail = format!("{detail}; not needed as the segment's fallback: {why}");
-                entry(Stage::Select, Rule::Applicability, detail.into(), Some(parts))
-            }
-            Status::Candidate { parts, .. } if parts.priority <= 0.0 => {
-                entry(Stage::Prioritise, Rule::ZeroPriority, prioritise::why_zero(&parts).into(), Some(parts))
-            }
-            Status::Candidate { parts, .. } => {
-                let loss = lost.get(i).copied().flatten().unwrap_or(Loss::Outranked);
-                let rule = match loss {
-                    Loss::Outranked => Rule::Outranked,
-                    Loss::OnePerSegment { .. } => Rule::OnePerSegment,
-                    Loss::MaxSales => Rule::MaxSales,
-                    Loss::ReservedForService => Rule::ReservedForService,
-                };
-                entry(Stage::Arbitrate, rule, loss_detail(loss, rules, segment, &name).into(), Some(parts))
-            }
-        });
-    }
+    let slots = slots(catalogue, &funnel, &filled, decision_id)?;
+    // On large catalogues the trace costs more than the rest of the decision: built on request.
+    let trace = if with_trace { explain::trace(&funnel, &filled, rules, catalogue)? } else { Vec::new() };
 
     Ok(Decision {
         decision_id: decision_id.hex(),
@@ -519,24 +346,47 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
     })
 }
 
-fn segment_of<'c>(segments: &'c [Segment], p: &Proposition) -> Result<&'c Segment> {
-    segments
-        .get(usize::from(p.segment))
-        .ok_or_else(|| Error::malformed(format!("proposition {} names a missing segment", p.id)))
-}
-
-fn loss_detail(loss: Loss, rules: Rules, segment: &Segment, name: &dyn Fn(usize) -> String) -> String {
-    match loss {
-        Loss::Outranked => format!("the placement's {} slot(s) went to propositions ranked higher", rules.slots),
-        Loss::OnePerSegment { shown_by } => {
-            format!("one proposition per segment: {} is already shown by {}", segment.id, name(shown_by))
-        }
-        Loss::MaxSales => format!("at most {} sales and loyalty propositions (maxSales), all taken", rules.max_sales),
-        Loss::ReservedForService => format!(
-            "taking it would leave no room for the {} service proposition(s) this placement reserves (minService)",
-            rules.min_service
-        ),
+/// The shown propositions, in slot order, with their creatives and tokens.
+fn slots(catalogue: &Catalogue, funnel: &Funnel, filled: &Filled, decision_id: DecisionId) -> Result<Vec<Slot>> {
+    let mut slots = Vec::with_capacity(filled.chosen.len());
+    for (position, &(i, fallback)) in filled.chosen.iter().enumerate() {
+        let (Some(p), Some((choice, parts))) = (catalogue.propositions.get(i), funnel.chosen(i)) else {
+            continue;
+        };
+        let note = match funnel.statuses.get(i) {
+            Some(Status::Fallback { detail, .. }) => Some(format!("segment fallback for an empty slot; {detail}")),
+            _ => None,
+        };
+        let treatment = p.treatments.get(choice.treatment).ok_or_else(|| Error::malformed("treatment out of range"))?;
+        let creative = treatment.creatives.get(choice.creative).ok_or_else(|| Error::malformed("creative out of range"))?;
+        slots.push(Slot {
+            position: u8::try_from(position + 1).unwrap_or(u8::MAX),
+            proposition: p.id.clone(),
+            segment: segment_of(&catalogue.segments, p)?.id.clone(),
+            kind: p.kind,
+            treatment: treatment.id.clone(),
+            assignment: choice.assignment,
+            selection_probability: match choice.assignment {
+                Assignment::Thompson => bandit::selection_probability(&p.treatments, choice.treatment),
+                _ => choice.probability,
+            },
+            creative: ShownCreative {
+                locale: creative.locale.clone(),
+                form_factor: creative.form,
+                title: creative.title.clone(),
+                body: creative.body.clone(),
+                cta: creative.cta.clone(),
+                href: creative.href.clone(),
+                image: creative.image.clone(),
+            },
+            priority: parts.priority,
+            parts: parts.clone(),
+            fallback,
+            note,
+            token: token::tracking_token(decision_id, &p.id, &treatment.id),
+        });
     }
+    Ok(slots)
 }
 
 /// The context as conditions see it under `context.*`.

@@ -18,9 +18,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::bandit;
 use super::context::View;
-use crate::bundle::model::{Arbitration, Proposition, Segment};
+use super::select::{Choice, Verdict};
+use super::status::{segment_of, Funnel, Status};
+use crate::bundle::model::{Arbitration, Catalogue, Proposition, Segment};
 use crate::condition::Session;
+use crate::time::Timestamp;
+use crate::Result;
 
 /// Where P came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,6 +67,40 @@ pub struct Parts {
     pub expected_value: f64,
     /// `P × C × V × L` with the strategic knob at 0.
     pub priority_without_knob: f64,
+}
+
+/// Stage 2 for every proposition selection let through (and every segment fallback it kept
+/// aside): the priority and its parts. With `sampledPropensities`, P is a draw from the shown
+/// treatment's Beta (seeded like the bandit's draws), as adaptive models do; otherwise the
+/// profile's score or the default.
+pub(crate) fn prioritise_all(
+    catalogue: &Catalogue,
+    verdicts: impl Iterator<Item = Verdict>,
+    propensities: Option<&BTreeMap<String, f64>>,
+    profile_id: Option<&str>,
+    now: Timestamp,
+    session: &Session<'_, View<'_>>,
+) -> Result<Funnel> {
+    let mut funnel = Funnel { statuses: Vec::with_capacity(catalogue.propositions.len()), parts: Vec::new() };
+    for (p, verdict) in catalogue.propositions.iter().zip(verdicts) {
+        let mut score = |choice: &Choice| -> Result<usize> {
+            let segment = segment_of(&catalogue.segments, p)?;
+            let sampled = match (catalogue.arbitration.sampled_propensities, profile_id, p.treatments.get(choice.treatment)) {
+                (true, Some(id), Some(t)) => Some(bandit::sampled_propensity(t, id, now, &p.id)),
+                _ => None,
+            };
+            funnel.parts.push(prioritise(p, segment, &catalogue.arbitration, propensities, sampled, session));
+            Ok(funnel.parts.len() - 1)
+        };
+        let status = match verdict {
+            Verdict::Pass(choice) => Status::Candidate { parts: score(&choice)?, choice },
+            // Selection only keeps a fallback aside when applicability was its one failure.
+            Verdict::Fail { detail, fallback: Some(choice), .. } => Status::Fallback { parts: score(&choice)?, choice, detail },
+            Verdict::Fail { rule, detail, fallback: None } => Status::Out { rule, detail },
+        };
+        funnel.statuses.push(status);
+    }
+    Ok(funnel)
 }
 
 /// Computes the priority of a proposition that passed selection.

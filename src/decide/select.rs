@@ -64,6 +64,11 @@ pub(crate) enum Verdict {
     },
 }
 
+/// Stage 1 for every proposition of the catalogue, in catalogue order.
+pub(crate) fn select<'a>(gate: &'a Gate<'a>, propositions: &'a [Proposition]) -> impl Iterator<Item = Verdict> + 'a {
+    propositions.iter().map(move |p| gate.screen(p))
+}
+
 /// Everything selection needs to know about this contact.
 pub(crate) struct Gate<'a> {
     /// The holdout mode, when the customer is in the holdout group.
@@ -84,9 +89,16 @@ pub(crate) struct Gate<'a> {
     pub profile_id: Option<&'a str>,
     pub locales: &'a [&'a str],
     pub screen: Screen,
+    /// The decision's trace is asked for: only then are the details of failures written.
+    pub explain: bool,
 }
 
 impl Gate<'_> {
+    /// A failure's detail for the trace, written only when the trace is asked for.
+    fn detail(&self, text: impl FnOnce() -> String) -> Cow<'static, str> {
+        if self.explain { Cow::Owned(text()) } else { Cow::Borrowed("") }
+    }
+
     fn holds(&self, condition: Option<CondId>) -> bool {
         condition.is_none_or(|c| self.session.eval(c))
     }
@@ -124,19 +136,16 @@ impl Gate<'_> {
                 Audience::LoggedIn => ("logged-in customers", "logged off"),
                 _ => ("logged-off visitors", "logged in"),
             };
-            return fail(Rule::Audience, format!("placement {} is for {for_whom}; this profile is {profile}", self.placement.id).into());
+            return fail(Rule::Audience, self.detail(|| format!("placement {} is for {for_whom}; this profile is {profile}", self.placement.id)));
         }
         if !p.channels.contains(&self.placement.channel) {
-            return fail(Rule::Channel, format!("not offered in channel {}", self.channel).into());
+            return fail(Rule::Channel, self.detail(|| format!("not offered in channel {}", self.channel)));
         }
         let started = p.valid_from.is_none_or(|from| from <= self.now);
         let running = p.valid_until.is_none_or(|until| self.now < until);
         if !(started && running) {
             let window = |t: Option<Timestamp>| t.map_or("-".to_string(), format_rfc3339);
-            return fail(
-                Rule::ValidityWindow,
-                format!("runs from {} until {}", window(p.valid_from), window(p.valid_until)).into(),
-            );
+            return fail(Rule::ValidityWindow, self.detail(|| format!("runs from {} until {}", window(p.valid_from), window(p.valid_until))));
         }
         let commercial = p.kind != Kind::Service;
         if commercial && !self.marketing {
@@ -149,7 +158,7 @@ impl Gate<'_> {
         if commercial && self.opted_out {
             return fail(
                 Rule::ChannelOptOut,
-                format!("the customer opted out of commercial propositions in channel {}", self.channel).into(),
+                self.detail(|| format!("the customer opted out of commercial propositions in channel {}", self.channel)),
             );
         }
         match self.holdout {
@@ -193,7 +202,8 @@ impl Gate<'_> {
 
     /// The contact policy that keeps `p` away, judged by the ledger (see [`super::policy`]).
     fn contact_policy_blocks(&self, p: &Proposition, commercial: bool) -> Option<(Rule, Cow<'static, str>)> {
-        let ledger = self.ledger?;
+        // A fresh ledger (most visitors) costs no lookup per proposition.
+        let ledger = self.ledger.filter(|l| !l.is_empty())?;
         let events = ledger.events(&p.id);
         if !events.is_empty() {
             let segment = self.segments.get(usize::from(p.segment)).map(|s| &s.policy);
@@ -214,13 +224,5 @@ impl Gate<'_> {
         let t = p.treatments.get(index).ok_or((Rule::NoTreatment, Cow::Borrowed("the chosen treatment is missing")))?;
         let creative = treatment::creative(t, self.locales, self.screen).map_err(|(rule, detail)| (rule, Cow::Owned(detail)))?;
         Ok(Choice { treatment: index, assignment, creative, probability })
-    }
-}
-
-pub(crate) fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Sales => "sales",
-        Kind::Service => "service",
-        Kind::Loyalty => "loyalty",
     }
 }
