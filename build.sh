@@ -20,6 +20,11 @@ FIXTURES=target/test-fixtures
 DEMO_PORT=${OPMAAT_DEMO_PORT:-8080}
 EDGE_PORT=8787 # the port www/edge/config.capnp listens on
 
+# The gzipped .wasm may not grow past this (bytes): what the engine reached plus 3%. A size is
+# deterministic, so `./build.sh build` fails the moment a change makes the download bigger;
+# lower it whenever the engine shrinks.
+WASM_GZIP_BUDGET=234212
+
 FUZZ_TARGETS="bundle_decode catalogue_compile profile context ledger rfc3339 condition_ir regex_js"
 FUZZ_TEST_SECONDS=${OPMAAT_FUZZ_TEST_SECONDS:-10} # each target's run inside ./build.sh test
 
@@ -71,10 +76,15 @@ build() {
   cp target/wasm-bindgen/opmaat.js target/wasm-bindgen/opmaat.d.ts target/wasm-bindgen/opmaat_bg.wasm.d.ts pkg/
   node_modules/.bin/wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int \
     target/wasm-bindgen/opmaat_bg.wasm -o pkg/opmaat_bg.wasm
-  local raw gz
+  local raw gz br
   raw=$(stat -c %s pkg/opmaat_bg.wasm)
   gz=$(gzip -9 -c pkg/opmaat_bg.wasm | wc -c)
-  echo "pkg/opmaat_bg.wasm: $raw bytes raw, $gz bytes gzipped"
+  br=$(node -e 'const z=require("zlib");process.stdout.write(String(z.brotliCompressSync(require("fs").readFileSync(process.argv[1]),{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length))' pkg/opmaat_bg.wasm)
+  echo "pkg/opmaat_bg.wasm: $raw bytes raw, $gz bytes gzipped, $br bytes brotli (budget: $WASM_GZIP_BUDGET gzipped)"
+  if [ "$gz" -gt "$WASM_GZIP_BUDGET" ]; then
+    echo "pkg/opmaat_bg.wasm grew past its budget: $gz bytes gzipped, at most $WASM_GZIP_BUDGET (WASM_GZIP_BUDGET in build.sh)" >&2
+    exit 1
+  fi
 
   # The same package with Engine.__trapForTests() (feature test-trap), for tests/node/recovery;
   # in a target dir of its own, so that the release .wasm above never carries the trap.

@@ -584,3 +584,15 @@ fn benchmark_load() {
     let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)] as f64 / 1000.0;
     println!("load (verify + decode + prepare) of the {}-byte sample bundle, native: p50 {:.1} µs, p99 {:.1} µs", bytes.len(), at(0.5), at(0.99));
 }
+
+#[test]
+fn the_typescript_declarations_name_every_error_code() {
+    let declarations = include_str!("../wasm/mod.rs");
+    let start = declarations.find("export type ErrorCode =").unwrap();
+    let end = start + declarations[start..].find(';').unwrap();
+    let union = &declarations[start..end];
+    for code in Error::CODES {
+        assert!(union.contains(&format!("\"{code}\"")), "ErrorCode lacks {code}");
+    }
+    assert!(!union.contains("| string"), "ErrorCode is a closed union");
+}

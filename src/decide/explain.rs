@@ -354,6 +354,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_typescript_declarations_name_every_rule() {
+        let declarations = include_str!("../wasm/mod.rs");
+        let start = declarations.find("export type TraceRule =").unwrap();
+        let end = start + declarations[start..].find(';').unwrap();
+        let names: Vec<&str> = declarations[start..end].split('"').skip(1).step_by(2).collect();
+        assert_eq!(names, Rule::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn rule_names_match_their_serialisation() {
         for rule in Rule::ALL {
             assert_eq!(serde_json::to_value(rule).unwrap(), rule.as_str());

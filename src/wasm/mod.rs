@@ -103,7 +103,22 @@ export interface Slot {
   token: string;
 }
 
-export interface TraceEntry { proposition: string; stage: "select" | "prioritise" | "arbitrate"; rule: string; detail: string; }
+/** The stable name of the rule that kept a proposition off the screen. */
+export type TraceRule =
+  "audience" | "channel" | "validity_window" | "consent_marketing" | "channel_opt_out" |
+  "holdout" | "converted" | "dismiss_cooldown" | "impression_cap" | "resting_after_ignored" |
+  "sales_per_day" | "eligibility" | "applicability" | "suitability" | "no_treatment" |
+  "no_locale_creative" | "no_compact_creative" | "zero_priority" | "outranked" |
+  "one_per_segment" | "max_sales" | "reserved_for_service";
+
+export interface TraceEntry {
+  proposition: string; segment: string; kind: "sales" | "service" | "loyalty";
+  stage: "select" | "prioritise" | "arbitrate"; rule: TraceRule;
+  /** For people; may change between versions. */
+  detail: string;
+  /** Entries of the prioritise and arbitrate stages, and a fallback kept aside but not needed. */
+  priority?: number; parts?: PriorityParts;
+}
 
 export interface Decision {
   decisionId: string; bundleId: string; bundleVersion: number;
@@ -146,7 +161,9 @@ export type ErrorCode =
   | "invalid_catalogue" | "invalid_condition" | "invalid_argument" | "io"
   | "invalid_profile" | "personal_data" | "unsigned_profile" | "bad_profile_signature" | "profile_expired"
   /** Thrown by the package's host entries when a call trapped; the next call runs on a fresh instance. */
-  | "engine_trapped" | string;
+  | "engine_trapped"
+  /** Reported by start.js: no WebAssembly (or the engine could not start), the bundle could not be fetched. */
+  | "no_webassembly" | "fetch_failed";
 
 /** An error thrown by opmaat. */
 export interface OpmaatError extends Error {
