@@ -567,22 +567,27 @@ fn ledger_key_collisions_are_refused() {
 #[test]
 #[ignore = "benchmark: ./build.sh bench"]
 fn benchmark_load() {
-    const ROUNDS: u32 = 2000;
     let key = dev_key(1);
-    let bytes = seal(&sample_payload(), &key).unwrap();
     let trusted = trusting(&[&key]);
     let now = at(NOW);
-    let mut samples: Vec<u128> = (0..ROUNDS)
-        .map(|_| {
-            let start = std::time::Instant::now();
-            let bundle = load(&bytes, &LoadOptions { trusted_keys: &trusted, now, min_version: None }).unwrap();
-            std::hint::black_box(bundle);
-            start.elapsed().as_nanos()
-        })
-        .collect();
-    samples.sort_unstable();
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)] as f64 / 1000.0;
-    println!("load (verify + decode + prepare) of the {}-byte sample bundle, native: p50 {:.1} µs, p99 {:.1} µs", bytes.len(), at(0.5), at(0.99));
+    let bundles = [
+        ("the sample bundle".to_string(), seal(&sample_payload(), &key).unwrap(), 2000),
+        ("a 1000-proposition bundle".to_string(), seal(&super::compile::compile(&crate::synthetic::catalogue(1000, 42), now).unwrap(), &key).unwrap(), 200),
+        ("a 10000-proposition bundle".to_string(), seal(&super::compile::compile(&crate::synthetic::catalogue(10_000, 42), now).unwrap(), &key).unwrap(), 20),
+    ];
+    for (label, bytes, rounds) in bundles {
+        let mut samples: Vec<u128> = (0..rounds)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let bundle = load(&bytes, &LoadOptions { trusted_keys: &trusted, now, min_version: None }).unwrap();
+                std::hint::black_box(bundle);
+                start.elapsed().as_nanos()
+            })
+            .collect();
+        samples.sort_unstable();
+        let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)] as f64 / 1e6;
+        println!("load (verify + decode + prepare) of {label} ({} bytes), native: p50 {:.2} ms, p99 {:.2} ms", bytes.len(), at(0.5), at(0.99));
+    }
 }
 
 #[test]

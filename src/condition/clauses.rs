@@ -15,104 +15,112 @@
 use std::collections::BTreeMap;
 
 use super::ir::{span_range, CmpRhs, Node, Pool, Scalar, Span};
-use super::MAX_IR_DEPTH;
 
 /// A field node's clause slot, or [`NO_CLAUSE`] for every other node.
 pub(crate) const NO_CLAUSE: u32 = u32::MAX;
 
+/// A node's structure with its children replaced by their classes: tag and up to five words.
+type Key = [u64; 6];
+
+/// Tags of [`Key`]s; 0 is a node compared with nothing else.
+const OWN: u64 = 0;
+const FIELD: u64 = 100;
+
 /// The clause slot of every node (parallel to `pool.nodes`) and the number of slots.
+///
+/// One pass in index order: a validated pool's children come before their parents, so every
+/// child's class is known when its parent is keyed. Nothing is allocated per node but the map's
+/// own entries.
 pub(crate) fn clause_slots(pool: &Pool) -> (Vec<u32>, usize) {
     let sets = set_classes(pool);
-    let mut keys: BTreeMap<Vec<u64>, u32> = BTreeMap::new();
+    let mut classes: BTreeMap<Key, u64> = BTreeMap::new();
+    let mut class: Vec<u64> = Vec::with_capacity(pool.nodes.len());
+    let mut clauses: BTreeMap<u64, u32> = BTreeMap::new();
     let mut slots = Vec::with_capacity(pool.nodes.len());
     for (i, node) in pool.nodes.iter().enumerate() {
-        let Node::Field { path, test } = *node else {
-            slots.push(NO_CLAUSE);
-            continue;
-        };
-        let mut key = vec![u64::from(path)];
-        if !value_key(pool, &sets, test, &mut key, 0) {
-            // Tag 0 cannot start a value key: this node's own slot.
-            key = vec![u64::from(path), 0, i as u64];
-        }
-        let next = u32::try_from(keys.len()).unwrap_or(NO_CLAUSE);
-        slots.push(*keys.entry(key).or_insert(next));
+        let key = key_of(pool, &sets, &class, i, node);
+        let next = classes.len() as u64;
+        let c = *classes.entry(key).or_insert(next);
+        class.push(c);
+        slots.push(match node {
+            Node::Field { .. } => {
+                let next = u32::try_from(clauses.len()).unwrap_or(NO_CLAUSE);
+                *clauses.entry(c).or_insert(next)
+            }
+            _ => NO_CLAUSE,
+        });
     }
-    (slots, keys.len())
+    (slots, clauses.len())
 }
 
 /// Each value set's class: the index of the first set with the same content.
 fn set_classes(pool: &Pool) -> Vec<u64> {
-    let mut first: BTreeMap<String, u64> = BTreeMap::new();
+    type Content<'p> = (Vec<&'p str>, Vec<u64>, [bool; 4]);
+    let mut first: BTreeMap<Content<'_>, u64> = BTreeMap::new();
     pool.sets
         .iter()
         .enumerate()
         .map(|(i, set)| {
-            // A set that cannot be written out is its own class.
-            let content = serde_json::to_string(set).unwrap_or_else(|_| format!("#{i}"));
+            let content = (
+                set.strings.iter().map(String::as_str).collect(),
+                set.numbers.iter().map(|x| x.to_bits()).collect(),
+                [set.has_true, set.has_false, set.has_null, set.folded],
+            );
             *first.entry(content).or_insert(i as u64)
         })
         .collect()
 }
 
-/// Appends a prefix-free encoding of value node `node` to `key`; false when the node is one this
-/// module does not compare.
-fn value_key(pool: &Pool, sets: &[u64], node: u32, key: &mut Vec<u64>, depth: u32) -> bool {
-    let Some(n) = pool.nodes.get(node as usize).filter(|_| depth <= MAX_IR_DEPTH) else {
-        return false;
+/// Node `i`'s key. A node this module does not compare, one with more than four children, or one
+/// whose child comes later (whose class is not known yet: never in a validated pool) gets a key
+/// of its own.
+fn key_of(pool: &Pool, sets: &[u64], class: &[u64], i: usize, node: &Node) -> Key {
+    let own = [OWN, i as u64, 0, 0, 0, 0];
+    let of = |child: u32| class.get(child as usize).copied();
+    let list = |span: Span| span_range(span).and_then(|r| pool.lists.get(r));
+    let spanned = |tag: u64, span: Span| -> Option<Key> {
+        match list(span)? {
+            [] => Some([tag, 0, 0, 0, 0, 0]),
+            [a] => Some([tag, 1, of(*a)?, 0, 0, 0]),
+            [a, b] => Some([tag, 2, of(*a)?, of(*b)?, 0, 0]),
+            [a, b, c] => Some([tag, 3, of(*a)?, of(*b)?, of(*c)?, 0]),
+            [a, b, c, d] => Some([tag, 4, of(*a)?, of(*b)?, of(*c)?, of(*d)?]),
+            _ => None,
+        }
     };
-    let list = |span: Span| span_range(span).and_then(|r| pool.lists.get(r)).unwrap_or(&[]);
-    let all = |tag: u64, span: Span, key: &mut Vec<u64>| {
-        key.extend([tag, u64::from(span.len)]);
-        list(span).iter().all(|&c| value_key(pool, sets, c, key, depth + 1))
+    let key = match *node {
+        Node::Const(b) => Some([1, u64::from(b), 0, 0, 0, 0]),
+        Node::AllOps(span) => spanned(2, span),
+        Node::NotValue(c) => of(c).map(|c| [3, c, 0, 0, 0, 0]),
+        Node::LooseStr { text, number } => {
+            Some([4, u64::from(text), u64::from(number.is_some()), number.map_or(0, f64::to_bits), 0, 0])
+        }
+        Node::LooseStrFolded(text) => Some([5, u64::from(text), 0, 0, 0, 0]),
+        Node::LooseNum(x) => Some([6, x.to_bits(), 0, 0, 0, 0]),
+        Node::Truthy(b) => Some([7, u64::from(b), 0, 0, 0, 0]),
+        Node::IsNull => Some([8, 0, 0, 0, 0, 0]),
+        Node::StrictEq(scalar) => Some(match scalar {
+            Scalar::Str(s) => [9, 0, u64::from(s), 0, 0, 0],
+            Scalar::Num(x) => [9, 1, x.to_bits(), 0, 0, 0],
+            Scalar::Bool(b) => [9, 2, u64::from(b), 0, 0, 0],
+        }),
+        Node::Compare { op, rhs } => Some(match rhs {
+            CmpRhs::Num(x) => [10, op as u64, 0, x.to_bits(), 0, 0],
+            CmpRhs::Str { text, number } => [10, op as u64, 1, u64::from(text), number.to_bits(), 0],
+        }),
+        Node::In(set) => sets.get(set as usize).map(|&class| [11, class, 0, 0, 0, 0]),
+        Node::Regex(pattern) => Some([12, u64::from(pattern), 0, 0, 0, 0]),
+        Node::Version { op, rhs } => Some([13, op as u64, u64::from(rhs), 0, 0, 0]),
+        Node::VersionEq(rhs) => Some([14, u64::from(rhs), 0, 0, 0, 0]),
+        Node::Type(t) => Some([15, t as u64, 0, 0, 0, 0]),
+        Node::Size(c) => of(c).map(|c| [16, c, 0, 0, 0, 0]),
+        Node::AllMatch(span) => spanned(17, span),
+        Node::ElemMatchValue(c) => of(c).map(|c| [18, c, 0, 0, 0, 0]),
+        Node::Field { path, test } => of(test).map(|t| [FIELD, u64::from(path), t, 0, 0, 0]),
+        // Documents are not shared (their fields are); literals are compared deeply.
+        Node::And(_) | Node::Or(_) | Node::Not(_) | Node::DeepEq(_) | Node::ElemMatchDoc(_) => None,
     };
-    match *n {
-        Node::Const(b) => key.extend([1, u64::from(b)]),
-        Node::AllOps(span) => return all(2, span, key),
-        Node::NotValue(c) => {
-            key.push(3);
-            return value_key(pool, sets, c, key, depth + 1);
-        }
-        Node::LooseStr { text, number } => key.extend([4, u64::from(text), u64::from(number.is_some()), number.map_or(0, f64::to_bits)]),
-        Node::LooseStrFolded(text) => key.extend([5, u64::from(text)]),
-        Node::LooseNum(x) => key.extend([6, x.to_bits()]),
-        Node::Truthy(b) => key.extend([7, u64::from(b)]),
-        Node::IsNull => key.push(8),
-        Node::StrictEq(scalar) => {
-            let (tag, payload) = match scalar {
-                Scalar::Str(s) => (0, u64::from(s)),
-                Scalar::Num(x) => (1, x.to_bits()),
-                Scalar::Bool(b) => (2, u64::from(b)),
-            };
-            key.extend([9, tag, payload]);
-        }
-        Node::Compare { op, rhs } => {
-            let (tag, a, b) = match rhs {
-                CmpRhs::Num(x) => (0, x.to_bits(), 0),
-                CmpRhs::Str { text, number } => (1, u64::from(text), number.to_bits()),
-            };
-            key.extend([10, op as u64, tag, a, b]);
-        }
-        Node::In(set) => match sets.get(set as usize) {
-            Some(&class) => key.extend([11, class]),
-            None => return false,
-        },
-        Node::Regex(pattern) => key.extend([12, u64::from(pattern)]),
-        Node::Version { op, rhs } => key.extend([13, op as u64, u64::from(rhs)]),
-        Node::VersionEq(rhs) => key.extend([14, u64::from(rhs)]),
-        Node::Type(t) => key.extend([15, t as u64]),
-        Node::Size(c) => {
-            key.push(16);
-            return value_key(pool, sets, c, key, depth + 1);
-        }
-        Node::AllMatch(span) => return all(17, span, key),
-        Node::ElemMatchValue(c) => {
-            key.push(18);
-            return value_key(pool, sets, c, key, depth + 1);
-        }
-        Node::DeepEq(_) | Node::ElemMatchDoc(_) | Node::And(_) | Node::Or(_) | Node::Not(_) | Node::Field { .. } => return false,
-    }
-    true
+    key.unwrap_or(own)
 }
 
 #[cfg(all(test, feature = "compiler"))]
