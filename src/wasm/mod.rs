@@ -458,7 +458,7 @@ impl Engine {
                 // bigger than the decision, so it is built and handed to JS only when asked for.
                 let mut decision = if with_trace { self.inner.decide(&request)? } else { self.inner.decide_without_trace(&request)? };
                 decision.warnings.extend(warning.map(|w| w.code().to_string()));
-                convert::to_js(&decision)
+                convert::to_js_direct(&decision)
             })
             .collect()
     }
