@@ -18,8 +18,7 @@
 //! are offered, in the same order and under the same four rules, and marked as fallbacks.
 //! Fallbacks that were candidates in their own right already had their chance in the first pass.
 
-use super::prioritise::Parts;
-use super::status::{Funnel, Status};
+use super::prioritise::{Funnel, Parts, Status};
 use crate::bundle::model::{Kind, Placement, Proposition, SegmentId};
 
 /// A candidate for a slot.

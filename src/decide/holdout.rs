@@ -18,8 +18,8 @@
 
 use std::borrow::Cow;
 
-use super::explain::Rule;
-use super::status::{Funnel, Status};
+use super::rules::Rule;
+use super::prioritise::{Funnel, Status};
 use crate::bundle::model::Holdout;
 use crate::condition::hash;
 

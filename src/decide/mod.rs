@@ -2,7 +2,8 @@
 //!
 //! [`Engine::decide`](crate::Engine::decide) runs it for one placement, one [`Profile`] (parsed
 //! once per page and reused for every placement) and one [`Context`] at a given `now`. Each stage
-//! is a function in a file of its own, handing the next a [`status::Funnel`]:
+//! is a function in a file of its own, handing the next a [`prioritise::Funnel`]; the names of stages and rules are in
+//! [`rules`]:
 //!
 //! 1. [`select::select`]: audience, channel, validity window, consent, holdout, eligibility,
 //!    applicability, suitability, then the contact policies ([`policy`]), a treatment and a
@@ -29,8 +30,8 @@ pub mod explain;
 pub mod holdout;
 pub mod policy;
 pub mod prioritise;
+pub mod rules;
 pub mod select;
-mod status;
 pub mod token;
 pub mod treatment;
 
@@ -45,7 +46,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use context::{Context, Screen};
-pub use explain::{Rule, Stage, TraceEntry};
+pub use explain::TraceEntry;
+pub use rules::{Rule, Stage};
 pub use prioritise::{Parts, PropensitySource};
 pub use token::{parse_token, DecisionId, Token};
 pub use treatment::Assignment;
@@ -59,7 +61,7 @@ use crate::{Error, Result};
 use arbitrate::{Filled, Rules};
 use context::View;
 use select::Gate;
-use status::{segment_of, Funnel, Status};
+use prioritise::{segment_of, Funnel, Status};
 
 /// What to decide.
 #[derive(Debug, Clone, Copy)]

@@ -17,7 +17,7 @@
 //! Windows are rolling ("the last d days" means the last d × 24 hours before `now`).
 
 use crate::bundle::model::{Cap, ContactPolicy, PolicyOverride, Rest};
-use super::explain::Rule;
+use super::rules::Rule;
 use crate::ledger::{minute, Event, EventKind, Ledger};
 use crate::time::Timestamp;
 

@@ -13,19 +13,23 @@
 //! nothing to offer. Every part is kept for the decision's output, with `P × V` (the expected
 //! value that the strategic knob's cost is measured in) and the priority the proposition would
 //! have without the knob.
+//!
+//! [`prioritise_all`] runs the stage over selection's verdicts and makes the [`Funnel`] the later
+//! stages read: every proposition's [`Status`], with the parts of those still in the running.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::bandit;
 use super::context::View;
+use super::rules::Rule;
 use super::select::{Choice, Verdict};
-use super::status::{segment_of, Funnel, Status};
 use crate::bundle::model::{Arbitration, Catalogue, Proposition, Segment};
 use crate::condition::Session;
 use crate::time::Timestamp;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Where P came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,6 +71,42 @@ pub struct Parts {
     pub expected_value: f64,
     /// `P × C × V × L` with the strategic knob at 0.
     pub priority_without_knob: f64,
+}
+
+/// One proposition on its way through the funnel, as the stages hand it on. Small: a large catalogue has one per
+/// proposition, most of them `Out`; the parts live in [`Funnel::parts`].
+pub(crate) enum Status {
+    /// Removed in selection.
+    Out { rule: Rule, detail: Cow<'static, str> },
+    /// Passed selection; `parts` indexes [`Funnel::parts`].
+    Candidate { choice: Choice, parts: usize },
+    /// A segment fallback that failed applicability only.
+    Fallback { choice: Choice, parts: usize, detail: Cow<'static, str> },
+}
+
+/// A decision in the making.
+pub(crate) struct Funnel {
+    /// One per proposition, in catalogue order.
+    pub statuses: Vec<Status>,
+    /// The priority parts of the candidates and fallbacks.
+    pub parts: Vec<Parts>,
+}
+
+impl Funnel {
+    /// The choice and parts of proposition `i`, if it is a candidate or a fallback.
+    pub fn chosen(&self, i: usize) -> Option<(&Choice, &Parts)> {
+        match self.statuses.get(i)? {
+            Status::Candidate { choice, parts } | Status::Fallback { choice, parts, .. } => Some((choice, self.parts.get(*parts)?)),
+            Status::Out { .. } => None,
+        }
+    }
+}
+
+/// The segment a proposition belongs to.
+pub(crate) fn segment_of<'c>(segments: &'c [Segment], p: &Proposition) -> Result<&'c Segment> {
+    segments
+        .get(usize::from(p.segment))
+        .ok_or_else(|| Error::malformed(format!("proposition {} names a missing segment", p.id)))
 }
 
 /// Stage 2 for every proposition selection let through (and every segment fallback it kept

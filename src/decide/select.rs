@@ -31,7 +31,7 @@
 use std::borrow::Cow;
 
 use super::context::Screen;
-use super::explain::Rule;
+use super::rules::Rule;
 use super::treatment::{self, Assignment};
 use crate::bundle::model::{Audience, ContactPolicy, HoldoutMode, Kind, Placement, PolicyOverride, Proposition, Segment};
 use crate::ledger::Ledger;

@@ -22,7 +22,7 @@
 use serde::Serialize;
 
 use super::context::Screen;
-use super::explain::Rule;
+use super::rules::Rule;
 use crate::bundle::model::{Assignment as Method, FormFactor, Proposition, Treatment};
 use super::bandit;
 use crate::condition::{choose_variation, get_bucket_range, hash};
