@@ -8,119 +8,151 @@
 //! remembers each slot's result for the rest of the decision.
 //!
 //! Equal means equal after interning: paths, strings and patterns are interned by the compiler,
-//! value sets are compared by content, numbers by their bits. A test this module cannot compare
-//! (a literal compared deeply, a `$elemMatch` over documents) gets a slot of its own: it is still
-//! evaluated once per decision, just not shared.
+//! value sets are compared by content, numbers by their bits. A test with children (several
+//! operators on one field, `$not`, `$elemMatch`, `$all`) or a literal compared deeply gets a slot
+//! of its own: it is still evaluated once per decision, just not shared.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-use super::ir::{span_range, CmpRhs, Node, Pool, Scalar, Span};
+use super::ir::{CmpRhs, Node, Pool, Scalar, ValueSet};
 
 /// A field node's clause slot, or [`NO_CLAUSE`] for every other node.
 pub(crate) const NO_CLAUSE: u32 = u32::MAX;
 
-/// A node's structure with its children replaced by their classes: tag and up to five words.
+/// A field test: its tag, the path and up to four operands.
 type Key = [u64; 6];
 
-/// Tags of [`Key`]s; 0 is a node compared with nothing else.
-const OWN: u64 = 0;
-const FIELD: u64 = 100;
+/// Keys are the engine's own numbers, not an attacker's choice of strings (a bundle is signed):
+/// a plain multiplicative hash is enough and keeps a load of 10,000 propositions fast.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            for (w, b) in word.iter_mut().zip(chunk) {
+                *w = *b;
+            }
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(K);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type KeyMap<V> = HashMap<Words, V, BuildHasherDefault<WordHasher>>;
+
+/// A [`Key`] hashed word by word.
+#[derive(PartialEq, Eq)]
+struct Words(Key);
+
+impl Hash for Words {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for w in self.0 {
+            state.write_u64(w);
+        }
+    }
+}
+
 
 /// The clause slot of every node (parallel to `pool.nodes`) and the number of slots.
 ///
-/// One pass in index order: a validated pool's children come before their parents, so every
-/// child's class is known when its parent is keyed. Nothing is allocated per node but the map's
-/// own entries.
+/// Only field nodes are keyed, by their path and their test: one map entry per field node and
+/// nothing else allocated per node, so that loading 10,000 propositions stays fast.
 pub(crate) fn clause_slots(pool: &Pool) -> (Vec<u32>, usize) {
     let sets = set_classes(pool);
-    let mut classes: BTreeMap<Key, u64> = BTreeMap::new();
-    let mut class: Vec<u64> = Vec::with_capacity(pool.nodes.len());
-    let mut clauses: BTreeMap<u64, u32> = BTreeMap::new();
-    let mut slots = Vec::with_capacity(pool.nodes.len());
-    for (i, node) in pool.nodes.iter().enumerate() {
-        let key = key_of(pool, &sets, &class, i, node);
-        let next = classes.len() as u64;
-        let c = *classes.entry(key).or_insert(next);
-        class.push(c);
-        slots.push(match node {
-            Node::Field { .. } => {
-                let next = u32::try_from(clauses.len()).unwrap_or(NO_CLAUSE);
-                *clauses.entry(c).or_insert(next)
-            }
-            _ => NO_CLAUSE,
-        });
-    }
-    (slots, clauses.len())
+    let mut clauses: KeyMap<u32> = KeyMap::default();
+    let mut own = 0usize;
+    let slots = pool
+        .nodes
+        .iter()
+        .map(|node| {
+            let Node::Field { path, test } = *node else {
+                return NO_CLAUSE;
+            };
+            let next = clauses.len() + own;
+            let slot = match pool.nodes.get(test as usize).and_then(|t| test_key(&sets, path, t)) {
+                Some(key) => *clauses.entry(Words(key)).or_insert_with(|| u32::try_from(next).unwrap_or(NO_CLAUSE)),
+                None => {
+                    own += 1;
+                    u32::try_from(next).unwrap_or(NO_CLAUSE)
+                }
+            };
+            slot
+        })
+        .collect();
+    (slots, clauses.len() + own)
 }
 
 /// Each value set's class: the index of the first set with the same content.
 fn set_classes(pool: &Pool) -> Vec<u64> {
-    type Content<'p> = (Vec<&'p str>, Vec<u64>, [bool; 4]);
-    let mut first: BTreeMap<Content<'_>, u64> = BTreeMap::new();
-    pool.sets
-        .iter()
-        .enumerate()
-        .map(|(i, set)| {
-            let content = (
-                set.strings.iter().map(String::as_str).collect(),
-                set.numbers.iter().map(|x| x.to_bits()).collect(),
-                [set.has_true, set.has_false, set.has_null, set.folded],
-            );
-            *first.entry(content).or_insert(i as u64)
-        })
-        .collect()
+    let mut first: HashMap<SetContent<'_>, u64, BuildHasherDefault<WordHasher>> = HashMap::default();
+    pool.sets.iter().enumerate().map(|(i, set)| *first.entry(SetContent(set)).or_insert(i as u64)).collect()
 }
 
-/// Node `i`'s key. A node this module does not compare, one with more than four children, or one
-/// whose child comes later (whose class is not known yet: never in a validated pool) gets a key
-/// of its own.
-fn key_of(pool: &Pool, sets: &[u64], class: &[u64], i: usize, node: &Node) -> Key {
-    let own = [OWN, i as u64, 0, 0, 0, 0];
-    let of = |child: u32| class.get(child as usize).copied();
-    let list = |span: Span| span_range(span).and_then(|r| pool.lists.get(r));
-    let spanned = |tag: u64, span: Span| -> Option<Key> {
-        match list(span)? {
-            [] => Some([tag, 0, 0, 0, 0, 0]),
-            [a] => Some([tag, 1, of(*a)?, 0, 0, 0]),
-            [a, b] => Some([tag, 2, of(*a)?, of(*b)?, 0, 0]),
-            [a, b, c] => Some([tag, 3, of(*a)?, of(*b)?, of(*c)?, 0]),
-            [a, b, c, d] => Some([tag, 4, of(*a)?, of(*b)?, of(*c)?, of(*d)?]),
-            _ => None,
+/// A value set compared by content (numbers by their bits), without copying it.
+struct SetContent<'p>(&'p ValueSet);
+
+impl SetContent<'_> {
+    fn flags(&self) -> [bool; 4] {
+        [self.0.has_true, self.0.has_false, self.0.has_null, self.0.folded]
+    }
+}
+
+impl PartialEq for SetContent<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.strings == other.0.strings
+            && self.0.numbers.len() == other.0.numbers.len()
+            && self.0.numbers.iter().zip(&other.0.numbers).all(|(a, b)| a.to_bits() == b.to_bits())
+            && self.flags() == other.flags()
+    }
+}
+
+impl Eq for SetContent<'_> {}
+
+impl Hash for SetContent<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.strings.hash(state);
+        for x in &self.0.numbers {
+            state.write_u64(x.to_bits());
         }
-    };
-    let key = match *node {
-        Node::Const(b) => Some([1, u64::from(b), 0, 0, 0, 0]),
-        Node::AllOps(span) => spanned(2, span),
-        Node::NotValue(c) => of(c).map(|c| [3, c, 0, 0, 0, 0]),
-        Node::LooseStr { text, number } => {
-            Some([4, u64::from(text), u64::from(number.is_some()), number.map_or(0, f64::to_bits), 0, 0])
-        }
-        Node::LooseStrFolded(text) => Some([5, u64::from(text), 0, 0, 0, 0]),
-        Node::LooseNum(x) => Some([6, x.to_bits(), 0, 0, 0, 0]),
-        Node::Truthy(b) => Some([7, u64::from(b), 0, 0, 0, 0]),
-        Node::IsNull => Some([8, 0, 0, 0, 0, 0]),
-        Node::StrictEq(scalar) => Some(match scalar {
-            Scalar::Str(s) => [9, 0, u64::from(s), 0, 0, 0],
-            Scalar::Num(x) => [9, 1, x.to_bits(), 0, 0, 0],
-            Scalar::Bool(b) => [9, 2, u64::from(b), 0, 0, 0],
-        }),
-        Node::Compare { op, rhs } => Some(match rhs {
-            CmpRhs::Num(x) => [10, op as u64, 0, x.to_bits(), 0, 0],
-            CmpRhs::Str { text, number } => [10, op as u64, 1, u64::from(text), number.to_bits(), 0],
-        }),
-        Node::In(set) => sets.get(set as usize).map(|&class| [11, class, 0, 0, 0, 0]),
-        Node::Regex(pattern) => Some([12, u64::from(pattern), 0, 0, 0, 0]),
-        Node::Version { op, rhs } => Some([13, op as u64, u64::from(rhs), 0, 0, 0]),
-        Node::VersionEq(rhs) => Some([14, u64::from(rhs), 0, 0, 0, 0]),
-        Node::Type(t) => Some([15, t as u64, 0, 0, 0, 0]),
-        Node::Size(c) => of(c).map(|c| [16, c, 0, 0, 0, 0]),
-        Node::AllMatch(span) => spanned(17, span),
-        Node::ElemMatchValue(c) => of(c).map(|c| [18, c, 0, 0, 0, 0]),
-        Node::Field { path, test } => of(test).map(|t| [FIELD, u64::from(path), t, 0, 0, 0]),
-        // Documents are not shared (their fields are); literals are compared deeply.
-        Node::And(_) | Node::Or(_) | Node::Not(_) | Node::DeepEq(_) | Node::ElemMatchDoc(_) => None,
-    };
-    key.unwrap_or(own)
+        self.flags().hash(state);
+    }
+}
+
+/// The key of a field test at `path`: the test's tag and operands. `None` for a test this
+/// module does not compare (one with children, a literal compared deeply, `$elemMatch`): that
+/// field gets a slot of its own.
+fn test_key(sets: &[u64], path: u32, test: &Node) -> Option<Key> {
+    let path = u64::from(path);
+    Some(match *test {
+        Node::Const(b) => [1, path, u64::from(b), 0, 0, 0],
+        Node::LooseStr { text, number } => [4, path, u64::from(text), u64::from(number.is_some()), number.map_or(0, f64::to_bits), 0],
+        Node::LooseStrFolded(text) => [5, path, u64::from(text), 0, 0, 0],
+        Node::LooseNum(x) => [6, path, x.to_bits(), 0, 0, 0],
+        Node::Truthy(b) => [7, path, u64::from(b), 0, 0, 0],
+        Node::IsNull => [8, path, 0, 0, 0, 0],
+        Node::StrictEq(Scalar::Str(s)) => [9, path, 0, u64::from(s), 0, 0],
+        Node::StrictEq(Scalar::Num(x)) => [9, path, 1, x.to_bits(), 0, 0],
+        Node::StrictEq(Scalar::Bool(b)) => [9, path, 2, u64::from(b), 0, 0],
+        Node::Compare { op, rhs: CmpRhs::Num(x) } => [10, path, op as u64, 0, x.to_bits(), 0],
+        Node::Compare { op, rhs: CmpRhs::Str { text, number } } => [10, path, op as u64, 1, u64::from(text), number.to_bits()],
+        Node::In(set) => [11, path, *sets.get(set as usize)?, 0, 0, 0],
+        Node::Regex(pattern) => [12, path, u64::from(pattern), 0, 0, 0],
+        Node::Version { op, rhs } => [13, path, op as u64, u64::from(rhs), 0, 0],
+        Node::VersionEq(rhs) => [14, path, u64::from(rhs), 0, 0, 0],
+        Node::Type(t) => [15, path, t as u64, 0, 0, 0],
+        _ => return None,
+    })
 }
 
 #[cfg(all(test, feature = "compiler"))]
