@@ -8,9 +8,10 @@
 //! remembers each slot's result for the rest of the decision.
 //!
 //! Equal means equal after interning: paths, strings and patterns are interned by the compiler,
-//! value sets are compared by content, numbers by their bits. A test with children (several
-//! operators on one field, `$not`, `$elemMatch`, `$all`) or a literal compared deeply gets a slot
-//! of its own: it is still evaluated once per decision, just not shared.
+//! value sets are compared by content, numbers by their bits. One operator on a field, or its
+//! negation (`$ne`, `$nin`), is shared; a test with more children (several operators on one
+//! field, `$elemMatch`, `$all`) or a literal compared deeply gets a slot of its own: it is still
+//! evaluated once per decision, just not shared.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -80,7 +81,7 @@ pub(crate) fn clause_slots(pool: &Pool) -> (Vec<u32>, usize) {
                 return NO_CLAUSE;
             };
             let next = clauses.len() + own;
-            let slot = match pool.nodes.get(test as usize).and_then(|t| test_key(&sets, path, t)) {
+            let slot = match pool.nodes.get(test as usize).and_then(|t| test_key(pool, &sets, path, t)) {
                 Some(key) => *clauses.entry(Words(key)).or_insert_with(|| u32::try_from(next).unwrap_or(NO_CLAUSE)),
                 None => {
                     own += 1;
@@ -132,7 +133,21 @@ impl Hash for SetContent<'_> {
 /// The key of a field test at `path`: the test's tag and operands. `None` for a test this
 /// module does not compare (one with children, a literal compared deeply, `$elemMatch`): that
 /// field gets a slot of its own.
-fn test_key(sets: &[u64], path: u32, test: &Node) -> Option<Key> {
+fn test_key(pool: &Pool, sets: &[u64], path: u32, test: &Node) -> Option<Key> {
+    if let Node::NotValue(inner) = *test {
+        // `$ne` and `$nin`: the negated leaf, under a tag of its own.
+        let mut key = leaf_key(sets, path, pool.nodes.get(inner as usize)?)?;
+        key[0] |= NEGATED;
+        return Some(key);
+    }
+    leaf_key(sets, path, test)
+}
+
+/// Set in a key's tag for a negated test.
+const NEGATED: u64 = 0x100;
+
+/// The key of a test without children.
+fn leaf_key(sets: &[u64], path: u32, test: &Node) -> Option<Key> {
     let path = u64::from(path);
     Some(match *test {
         Node::Const(b) => [1, path, u64::from(b), 0, 0, 0],
@@ -170,6 +185,8 @@ mod tests {
             json!({"holdings": {"$in": ["mortgage", "savings"]}, "age": {"$gte": 18}}),
             json!({"age": {"$gte": 19}, "holdings": {"$in": ["savings"]}, "tags": {"$elemMatch": {"a": 1}}}),
             json!({"tags": {"$elemMatch": {"a": 1}}}),
+            json!({"in_arrears": {"$ne": true}, "region": {"$nin": ["north"]}}),
+            json!({"in_arrears": {"$ne": true}, "region": {"$nin": ["north"]}}),
         ] {
             c.compile(&condition, "test").unwrap();
         }
@@ -184,12 +201,13 @@ mod tests {
                 _ => None,
             })
             .collect();
-        // Shared: age ≥ 18 and holdings in {mortgage, savings} (each twice), and `a` = 1 inside
+        // Shared: age ≥ 18 and holdings in {mortgage, savings} (each twice), the $ne and $nin
+        // clauses (each twice), and `a` = 1 inside
         // both $elemMatch documents (field nodes there have slots too; sessions never read
         // them). Each $elemMatch over documents has a slot of its own.
         let distinct: std::collections::BTreeSet<u32> = fields.iter().map(|&(_, s)| s).collect();
         assert_eq!(distinct.len(), count);
-        assert_eq!(fields.len() - count, 3, "{fields:?} {:?}", pool.nodes);
+        assert_eq!(fields.len() - count, 5, "{fields:?} {:?}", pool.nodes);
         let tags: Vec<u32> = fields.iter().filter(|&&(p, _)| p == 3).map(|&(_, s)| s).collect();
         assert_ne!(tags.first(), tags.get(1));
         assert!(slots.iter().zip(&pool.nodes).all(|(&s, n)| (s == NO_CLAUSE) != matches!(n, Node::Field { .. })));
