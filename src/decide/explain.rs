@@ -22,7 +22,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::arbitrate::{Filled, Loss, Rules};
+use super::context::View;
 use super::prioritise::{self, segment_of, Funnel, Parts, Status};
+use crate::condition::Session;
 use super::rules::{Rule, Stage};
 use super::Decision;
 use crate::bundle::model::{Audience, Catalogue, FormFactor, Kind, Segment};
@@ -45,7 +47,13 @@ pub struct TraceEntry {
 }
 
 /// The trace: an entry for every proposition not shown, in catalogue order.
-pub(crate) fn trace(funnel: &Funnel, filled: &Filled, rules: Rules, catalogue: &Catalogue) -> Result<Vec<TraceEntry>> {
+pub(crate) fn trace(
+    funnel: &Funnel,
+    filled: &Filled,
+    rules: Rules,
+    catalogue: &Catalogue,
+    session: &Session<'_, View<'_>>,
+) -> Result<Vec<TraceEntry>> {
     let mut lost: Vec<Option<Loss>> = vec![None; funnel.statuses.len()];
     for &(i, loss) in &filled.lost {
         if let Some(slot) = lost.get_mut(i) {
@@ -68,7 +76,7 @@ pub(crate) fn trace(funnel: &Funnel, filled: &Filled, rules: Rules, catalogue: &
             rule,
             detail,
             priority: parts.map(|x| x.priority),
-            parts: parts.map(|x| Box::new(x.clone())),
+            parts: parts.map(|x| Box::new(prioritise::described(x, p, session))),
         };
         let loss = lost.get(i).copied().flatten();
         trace.push(match status {

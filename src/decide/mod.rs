@@ -59,6 +59,7 @@ use crate::profile::{Profile, ProfilePolicy};
 use crate::time::{format_rfc3339, Timestamp};
 use crate::{Error, Result};
 use arbitrate::{Filled, Rules};
+use crate::condition::Session;
 use context::View;
 use select::Gate;
 use prioritise::{segment_of, Funnel, Status};
@@ -307,9 +308,9 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
     let expected_value = expected(&filled.chosen);
     let expected_without = expected(&unknobbed.chosen);
     let name = |i: usize| catalogue.propositions.get(i).map_or_else(String::new, |p| p.id.clone());
-    let slots = slots(catalogue, &funnel, &filled, decision_id)?;
+    let slots = slots(catalogue, &funnel, &filled, decision_id, &session)?;
     // On large catalogues the trace costs more than the rest of the decision: built on request.
-    let trace = if with_trace { explain::trace(&funnel, &filled, rules, catalogue)? } else { Vec::new() };
+    let trace = if with_trace { explain::trace(&funnel, &filled, rules, catalogue, &session)? } else { Vec::new() };
 
     Ok(Decision {
         decision_id: decision_id.hex(),
@@ -349,7 +350,7 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
 }
 
 /// The shown propositions, in slot order, with their creatives and tokens.
-fn slots(catalogue: &Catalogue, funnel: &Funnel, filled: &Filled, decision_id: DecisionId) -> Result<Vec<Slot>> {
+fn slots(catalogue: &Catalogue, funnel: &Funnel, filled: &Filled, decision_id: DecisionId, session: &Session<'_, View<'_>>) -> Result<Vec<Slot>> {
     let mut slots = Vec::with_capacity(filled.chosen.len());
     for (position, &(i, fallback)) in filled.chosen.iter().enumerate() {
         let (Some(p), Some((choice, parts))) = (catalogue.propositions.get(i), funnel.chosen(i)) else {
@@ -382,7 +383,7 @@ fn slots(catalogue: &Catalogue, funnel: &Funnel, filled: &Filled, decision_id: D
                 image: creative.image.clone(),
             },
             priority: parts.priority,
-            parts: parts.clone(),
+            parts: prioritise::described(parts, p, session),
             fallback,
             note,
             token: token::tracking_token(decision_id, &p.id, &treatment.id),

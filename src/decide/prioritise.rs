@@ -163,9 +163,8 @@ pub(crate) fn prioritise(
         (None, Some(x)) => (x, PropensitySource::Profile),
         (None, None) => (p.default_propensity, PropensitySource::Default),
     };
-    let context_weights: Vec<f64> =
-        p.context_weights.iter().filter(|w| session.eval(w.when)).map(|w| w.weight).collect();
-    let c = (1.0 + context_weights.iter().sum::<f64>() / 100.0).max(0.0);
+    let weights: f64 = p.context_weights.iter().filter(|w| session.eval(w.when)).map(|w| w.weight).sum();
+    let c = (1.0 + weights / 100.0).max(0.0);
     let v = arbitration.bank_value_weight * p.bank_value + arbitration.customer_value_weight * p.customer_value;
     let strategic = segment.strategic + p.strategic;
     let levers = segment.lever + p.lever;
@@ -178,8 +177,10 @@ pub(crate) fn prioritise(
         v: finite(v),
         l: finite(l),
         propensity_source: source,
-        propensity_model: p.propensity_model.clone(),
-        context_weights,
+        // Filled by `described` for the few propositions whose parts are shown: no allocation
+        // per candidate.
+        propensity_model: None,
+        context_weights: Vec::new(),
         bank_value: p.bank_value,
         customer_value: p.customer_value,
         bank_value_weight: arbitration.bank_value_weight,
@@ -199,6 +200,16 @@ fn finite(x: f64) -> f64 {
         0.0
     } else {
         x.clamp(f64::MIN, f64::MAX)
+    }
+}
+
+/// The parts as a decision shows them: with the propensity's model key and the weights of the
+/// context conditions that held (evaluated again from the session's memo).
+pub(crate) fn described(parts: &Parts, p: &Proposition, session: &Session<'_, View<'_>>) -> Parts {
+    Parts {
+        propensity_model: p.propensity_model.clone(),
+        context_weights: p.context_weights.iter().filter(|w| session.eval(w.when)).map(|w| w.weight).collect(),
+        ..parts.clone()
     }
 }
 
