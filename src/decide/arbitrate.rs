@@ -72,11 +72,17 @@ impl Rules {
     }
 }
 
+/// How many of the best candidates are ranked first when no trace is asked for: filling a few
+/// slots rarely looks further, and when it does every candidate is ranked after all.
+const RANKED_FIRST: usize = 32;
+
 /// Stage 3: the slots filled by priority (`with`, the strategic knob set) and, for the knob's
-/// cost, the same arbitration with every strategic setting at 0 (`without`).
-pub(crate) fn arbitrate(funnel: &Funnel, propositions: &[Proposition], rules: Rules) -> (Filled, Filled) {
+/// cost, the same arbitration with every strategic setting at 0 (`without`). With `complete`
+/// every loser is in the result's `lost` (for the trace); without, only the best candidates are
+/// ranked and `lost` may be partial, the slots are the same.
+pub(crate) fn arbitrate(funnel: &Funnel, propositions: &[Proposition], rules: Rules, complete: bool) -> (Filled, Filled) {
     let entries = |fallback: bool, priority: fn(&Parts) -> f64| {
-        let mut out: Vec<Entry> = funnel
+        let out: Vec<Entry> = funnel
             .statuses
             .iter()
             .zip(propositions)
@@ -91,18 +97,56 @@ pub(crate) fn arbitrate(funnel: &Funnel, propositions: &[Proposition], rules: Ru
                 (priority > 0.0).then_some(Entry { id: i, priority, order: i, kind: p.kind, segment: p.segment })
             })
             .collect();
-        rank(&mut out);
         out
     };
-    let with_knob = |parts: &Parts| parts.priority;
-    let without = |parts: &Parts| parts.priority_without_knob;
-    (fill(rules, &entries(false, with_knob), &entries(true, with_knob)), fill(rules, &entries(false, without), &entries(true, without)))
+    let run = |priority: fn(&Parts) -> f64| {
+        let (mut main, mut fallbacks) = (entries(false, priority), entries(true, priority));
+        if !complete {
+            if let Some(filled) = fill_from_the_best(rules, &mut main, &mut fallbacks) {
+                return filled;
+            }
+        }
+        rank(&mut main);
+        rank(&mut fallbacks);
+        fill(rules, &main, &fallbacks)
+    };
+    (run(|parts| parts.priority), run(|parts| parts.priority_without_knob))
+}
+
+/// The slots filled from only the [`RANKED_FIRST`] best main and fallback candidates, when that
+/// gives what ranking all of them would: the slots filled by main candidates alone, or every
+/// main candidate among the best and the slots filled (or every fallback among the best too).
+fn fill_from_the_best(rules: Rules, main: &mut [Entry], fallbacks: &mut [Entry]) -> Option<Filled> {
+    let best_main = rank_best(main, RANKED_FIRST);
+    let best_fallbacks = rank_best(fallbacks, RANKED_FIRST);
+    let filled = fill(rules, main.get(..best_main)?, fallbacks.get(..best_fallbacks)?);
+    let full = filled.chosen.len() >= rules.slots;
+    let main_done = best_main == main.len();
+    let by_main_alone = full && filled.chosen.iter().all(|&(_, fallback)| !fallback);
+    (by_main_alone || (main_done && (full || best_fallbacks == fallbacks.len()))).then_some(filled)
+}
+
+/// Puts the `k` best entries first, in rank order; returns how many that is.
+fn rank_best(entries: &mut [Entry], k: usize) -> usize {
+    if entries.len() <= k || k == 0 {
+        rank(entries);
+        return entries.len();
+    }
+    entries.select_nth_unstable_by(k - 1, by_rank);
+    if let Some(best) = entries.get_mut(..k) {
+        rank(best);
+    }
+    k
+}
+
+fn by_rank(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    b.priority.total_cmp(&a.priority).then(a.order.cmp(&b.order))
 }
 
 /// Sorts by priority, highest first; ties by catalogue order. Catalogue positions are unique, so
 /// the order is total and an unstable sort gives the one possible result.
 pub(crate) fn rank(entries: &mut [Entry]) {
-    entries.sort_unstable_by(|a, b| b.priority.total_cmp(&a.priority).then(a.order.cmp(&b.order)));
+    entries.sort_unstable_by(by_rank);
 }
 
 /// Fills the slots from ranked `main` candidates, then from ranked `fallbacks`.
@@ -176,6 +220,42 @@ mod tests {
 
     fn rules(slots: usize, max_sales: usize, min_service: usize, one_per_segment: bool) -> Rules {
         Rules { slots, max_sales, min_service, one_per_segment }
+    }
+
+    #[test]
+    fn filling_from_the_best_chooses_what_ranking_everything_does() {
+        let mut rng = crate::decide::bandit::Rng::seeded(11);
+        let mut below = |n: usize| (rng.next_u64() % n as u64) as usize;
+        let (mut shortcuts, mut fallbacks_used, mut declined) = (0, 0, 0);
+        for round in 0..3000 {
+            let kinds = [Kind::Sales, Kind::Service, Kind::Loyalty];
+            let n = below(240);
+            let mut all: Vec<Entry> = (0..n)
+                .map(|i| {
+                    let segments = 1 + below(9);
+                    entry(i, (1 + below(40)) as f64, kinds[below(3)], below(segments) as SegmentId)
+                })
+                .collect();
+            let split = below(n + 1);
+            let mut fallbacks = all.split_off(split);
+            let mut main = all;
+            let slots = 1 + below(4);
+            let r = rules(slots, below(slots + 1), below(2).min(slots), round % 2 == 0);
+            let (mut ranked_main, mut ranked_fallbacks) = (main.clone(), fallbacks.clone());
+            rank(&mut ranked_main);
+            rank(&mut ranked_fallbacks);
+            let everything = fill(r, &ranked_main, &ranked_fallbacks);
+            if let Some(best) = fill_from_the_best(r, &mut main, &mut fallbacks) {
+                assert_eq!(best.chosen, everything.chosen, "round {round}");
+                shortcuts += 1;
+                fallbacks_used += usize::from(best.chosen.iter().any(|&(_, f)| f));
+            } else {
+                declined += 1;
+            }
+        }
+        // The shortcut is taken most of the time, with and without fallbacks in the slots, and
+        // declined when the best do not settle the slots.
+        assert!(shortcuts > 2000 && fallbacks_used > 50 && declined > 0, "{shortcuts} {fallbacks_used} {declined}");
     }
 
     #[test]

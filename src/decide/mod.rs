@@ -301,7 +301,7 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
         holdout::keep_one_at_random(&mut funnel, &decision_id.hex());
     }
     let rules = Rules::of(placement);
-    let (filled, unknobbed) = arbitrate::arbitrate(&funnel, &catalogue.propositions, rules);
+    let (filled, unknobbed) = arbitrate::arbitrate(&funnel, &catalogue.propositions, rules, with_trace);
     let expected = |chosen: &[(usize, bool)]| -> f64 {
         chosen.iter().filter_map(|&(i, _)| funnel.chosen(i)).fold(0.0, |sum, (_, parts)| sum + parts.expected_value)
     };
