@@ -1,7 +1,7 @@
 // A typed use of the package, checked by `tsc --noEmit` in ./build.sh test: the declarations
 // must describe every input and output precisely enough for this to compile, and no further.
 import { start } from "opmaat/start";
-import { Beacon, Engine, formFactorFor, renderSlots, type Decision, type OpmaatError, type Recorded } from "opmaat";
+import { Beacon, Engine, formFactorFor, renderSlots, type Decision, type ErrorCode, type OpmaatError, type Recorded, type TraceRule } from "opmaat";
 
 declare const bundle: ArrayBuffer;
 declare const snapshot: Record<string, unknown>;
@@ -29,7 +29,10 @@ for (const slot of decision.slots) {
   const kind: "sales" | "service" | "loyalty" = slot.kind;
   void [title, p, kind];
 }
-const why: string[] = decision.trace.map((t) => `${t.proposition}: ${t.stage}/${t.rule}`);
+const why: string[] = decision.trace.map((t) => `${t.proposition} (${t.kind}, ${t.segment}): ${t.stage}/${t.rule}`);
+const ranked: number[] = decision.trace.flatMap((t) => (t.priority !== undefined && t.parts ? [t.priority, t.parts.p] : []));
+const capped: TraceRule = "sales_per_day";
+const missing: ErrorCode = "fetch_failed";
 const cost: number = decision.withoutKnob.knobCost;
 
 const profile = engine.profile(snapshot);
@@ -58,4 +61,4 @@ try {
   const code: string = (e as OpmaatError).code;
   void code;
 }
-void [version, placements, why, cost, pages, samePages, agent, forCookie];
+void [version, placements, why, ranked, capped, missing, cost, pages, samePages, agent, forCookie];
