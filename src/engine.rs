@@ -44,13 +44,21 @@ impl Engine {
 
     /// Decides what one placement shows; see [`crate::decide`] for the funnel.
     pub fn decide(&self, request: &DecideRequest) -> Result<Decision> {
-        decide::decide(&self.bundle, &self.profiles, request, true)
+        decide::decide(&self.bundle, &self.profiles, request, true, false)
     }
 
     /// As [`Engine::decide`], without the trace (it stays empty and is never built): for hosts
     /// that render the slots and ask for the explanation only when someone wants it.
     pub fn decide_without_trace(&self, request: &DecideRequest) -> Result<Decision> {
-        decide::decide(&self.bundle, &self.profiles, request, false)
+        decide::decide(&self.bundle, &self.profiles, request, false, false)
+    }
+
+    /// As [`Engine::decide`] or, without `with_trace`, [`Engine::decide_without_trace`], for a
+    /// context [`Context::parse`](crate::Context::parse) has just checked (the Wasm shell, which
+    /// parses it once for all the placements of a page): it is not checked again.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn decide_parsed(&self, request: &DecideRequest, with_trace: bool) -> Result<Decision> {
+        decide::decide(&self.bundle, &self.profiles, request, with_trace, true)
     }
 
     /// The catalogue id the bundle was built from.

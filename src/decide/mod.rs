@@ -204,7 +204,15 @@ pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 
 /// With `with_trace` false the decision's trace stays empty and is not built at all: on large
 /// catalogues it costs more than the rest of the decision.
-pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRequest, with_trace: bool) -> Result<Decision> {
+/// `context_checked`: the context came from [`Context::parse`] or [`Context::from_value`], which
+/// checked it; otherwise (a context built in Rust) it is checked here.
+pub(crate) fn decide(
+    bundle: &Bundle,
+    policy: &ProfilePolicy,
+    request: &DecideRequest,
+    with_trace: bool,
+    context_checked: bool,
+) -> Result<Decision> {
     let payload = &bundle.payload;
     let catalogue = &payload.catalogue;
     let now = request.now;
@@ -224,7 +232,9 @@ pub(crate) fn decide(bundle: &Bundle, policy: &ProfilePolicy, request: &DecideRe
         .ok_or_else(|| Error::malformed(format!("placement {} names a missing channel", placement.id)))?;
 
     let context = request.context;
-    context.validate()?;
+    if !context_checked {
+        context.validate()?;
+    }
     if let Some(c) = context.channel.as_deref().filter(|c| c != channel) {
         return Err(Error::argument("context.channel", format!("placement {} is in channel {channel}, not {c}", placement.id)));
     }

@@ -456,7 +456,8 @@ impl Engine {
                 let request = DecideRequest { placement, profile, context: &context, ledger: Some(&ledger), now };
                 // The trace names every proposition not shown: on large catalogues it is far
                 // bigger than the decision, so it is built and handed to JS only when asked for.
-                let mut decision = if with_trace { self.inner.decide(&request)? } else { self.inner.decide_without_trace(&request)? };
+                // The context was checked when it was parsed above.
+                let mut decision = self.inner.decide_parsed(&request, with_trace)?;
                 decision.warnings.extend(warning.map(|w| w.code().to_string()));
                 convert::to_js_direct(&decision)
             })
