@@ -250,7 +250,15 @@ mod build {
                 '(' => return self.group(),
                 '^' => return Some(Ast::Start),
                 '$' => return Some(Ast::End),
-                '[' => parse_class(self.chars, &mut self.i).ok()?,
+                '[' => {
+                    // As in JavaScript, a negated class is folded before it is negated.
+                    let negated = self.peek() == Some('^');
+                    let set = parse_class(self.chars, &mut self.i).ok()?;
+                    if self.fold && negated {
+                        return Some(Ast::Set(complement(fold_ascii(complement(set)))));
+                    }
+                    set
+                }
                 '.' => complement(LINE_TERMINATORS.to_vec()),
                 '\\' => match parse_escape(self.chars, &mut self.i, false).ok()? {
                     Atom::Char(cp) => vec![(cp, cp)],

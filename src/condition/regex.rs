@@ -217,9 +217,12 @@ const MAX_LITERAL_ALTERNATIVES: usize = 16;
 #[cfg(feature = "compiler")]
 pub(crate) fn compile_pattern(js: &str, fold: bool) -> Result<Pattern, String> {
     if let Some((texts, anchor)) = literal_alternatives(js) {
+        if fold && texts.iter().flat_map(|t| t.chars()).any(folds_beyond_ascii) {
+            return Err(FOLD_UNSUPPORTED.into());
+        }
         return Ok(Pattern::Literals { texts, anchor, fold });
     }
-    let source = translate(js)?;
+    let source = translate_folded(js, fold)?;
     build_regex(&source, fold)?;
     if let Some(nfa) = super::nfa::compile_nfa(js, fold) {
         return Ok(Pattern::Automaton(nfa));
@@ -458,9 +461,65 @@ enum Prev {
     Lazy,
 }
 
+/// With `i`, JavaScript folds every letter and regex-lite only ASCII ones: a pattern whose
+/// meaning depends on folding a letter beyond ASCII is refused rather than matched differently.
+#[cfg(feature = "compiler")]
+const FOLD_UNSUPPORTED: &str = "with the i flag, letters beyond ASCII (such as é or Ǧ) are not supported";
+
+/// No character above this one has a case mapping (the last are Adlam's, U+1E900–U+1E943).
+#[cfg(feature = "compiler")]
+const LAST_CASED: u32 = 0x1E943;
+
+/// JavaScript's Canonicalize for a pattern without the `u` flag: the upper case of a character,
+/// unless that is several characters or turns a non-ASCII character into an ASCII one.
+#[cfg(feature = "compiler")]
+fn canonical(c: char) -> char {
+    let mut upper = c.to_uppercase();
+    match (upper.next(), upper.next()) {
+        (Some(u), None) if u.is_ascii() == c.is_ascii() => u,
+        _ => c,
+    }
+}
+
+/// A character beyond ASCII that JavaScript's `i` may match with another one.
+#[cfg(feature = "compiler")]
+fn folds_beyond_ascii(c: char) -> bool {
+    !c.is_ascii() && (canonical(c) != c || c.to_lowercase().ne(std::iter::once(c)))
+}
+
+/// Whether a class means the same with JavaScript's folding as with ASCII folding alone: every
+/// character beyond ASCII is in it exactly when its canonical form is.
+#[cfg(feature = "compiler")]
+fn folds_as_in_javascript(set: &Ranges) -> bool {
+    let member = |cp: u32| set.iter().any(|&(lo, hi)| (lo..=hi).contains(&cp));
+    (0x80..=LAST_CASED).filter_map(char::from_u32).all(|c| {
+        let k = canonical(c);
+        k == c || member(u32::from(c)) == member(u32::from(k))
+    })
+}
+
 /// Translates a JavaScript pattern (no `u` flag) into regex-lite syntax.
 #[cfg(feature = "compiler")]
 pub(crate) fn translate(js: &str) -> Result<String, String> {
+    translate_folded(js, false)
+}
+
+/// As [`translate`]; with `fold` (the `i` flag), refuses what regex-lite's ASCII folding would
+/// match differently from JavaScript.
+#[cfg(feature = "compiler")]
+fn translate_folded(js: &str, fold: bool) -> Result<String, String> {
+    let literal = |cp: u32| match char::from_u32(cp) {
+        Some(c) if fold && folds_beyond_ascii(c) => Err(FOLD_UNSUPPORTED.to_string()),
+        _ => Ok(()),
+    };
+    let class = |set: &Ranges| if fold && !folds_as_in_javascript(set) { Err(FOLD_UNSUPPORTED.to_string()) } else { Ok(()) };
+    let push_set = |out: &mut String, set: Ranges, negated: bool| {
+        if fold {
+            push_folded_class(out, set, negated);
+        } else {
+            push_class(out, set);
+        }
+    };
     let chars: Vec<char> = js.chars().collect();
     let mut out = String::with_capacity(js.len() + 16);
     let mut i = 0;
@@ -470,11 +529,14 @@ pub(crate) fn translate(js: &str) -> Result<String, String> {
         prev = match c {
             '\\' => match parse_escape(&chars, &mut i, false)? {
                 Atom::Char(cp) => {
+                    literal(cp)?;
                     push_char(&mut out, cp);
                     Prev::Atom
                 }
                 Atom::Set(set) => {
-                    push_class(&mut out, set);
+                    // \W, \S, \D: their complements hold letters in both cases or none.
+                    class(&set)?;
+                    push_set(&mut out, set, false);
                     Prev::Atom
                 }
                 Atom::Verbatim(s) => {
@@ -483,8 +545,10 @@ pub(crate) fn translate(js: &str) -> Result<String, String> {
                 }
             },
             '[' => {
+                let negated = chars.get(i) == Some(&'^');
                 let set = parse_class(&chars, &mut i)?;
-                push_class(&mut out, set);
+                class(&set)?;
+                push_set(&mut out, set, negated);
                 Prev::Atom
             }
             '.' => {
@@ -534,6 +598,7 @@ pub(crate) fn translate(js: &str) -> Result<String, String> {
                 Prev::Atom
             }
             other => {
+                literal(u32::from(other))?;
                 push_char(&mut out, u32::from(other));
                 Prev::Atom
             }
@@ -807,6 +872,32 @@ fn push_class(out: &mut String, set: Ranges) {
     out.push(']');
 }
 
+/// A class for a case-insensitive pattern. regex-lite folds the ends of a range into classes of
+/// their own (`[\x{0}-\x{62}]` is an error under `i`), so the class gets its ASCII letters in
+/// both cases here and is matched with folding off. As in JavaScript, a negated class (`[^a]`)
+/// is folded before it is negated: `[^a]` matches neither `a` nor `A`.
+#[cfg(feature = "compiler")]
+fn push_folded_class(out: &mut String, set: Ranges, negated: bool) {
+    let folded = if negated { complement(with_both_cases(complement(set))) } else { with_both_cases(set) };
+    out.push_str("(?-i:");
+    push_class(out, folded);
+    out.push(')');
+}
+
+/// The set with every ASCII letter in it in both cases.
+#[cfg(feature = "compiler")]
+fn with_both_cases(mut set: Ranges) -> Ranges {
+    let letters: Vec<u32> = set
+        .iter()
+        .flat_map(|&(lo, hi)| lo.min(0x80)..hi.saturating_add(1).min(0x80))
+        .filter_map(char::from_u32)
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| u32::from(if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }))
+        .collect();
+    set.extend(letters.into_iter().map(|cp| (cp, cp)));
+    normalize(set)
+}
+
 #[cfg(feature = "compiler")]
 fn push_code_point(out: &mut String, cp: u32) {
     out.push_str(&format!(r"\x{{{cp:X}}}"));
@@ -863,6 +954,35 @@ mod tests {
         assert!(js_match("^$", true, ""));
         assert!(js_match("^/(products|offers)/3", false, "/offers/3/x"));
         assert!(!js_match("^/(products|offers)/3", false, "/x/offers/3"));
+    }
+
+    #[test]
+    fn case_insensitive_patterns_beyond_ascii_are_refused_not_misread() {
+        // Found by the regex_js fuzz target: JavaScript's `i` matches ǧ with Ǧ, regex-lite's
+        // ASCII folding does not (fuzz/regressions/regex_js/).
+        for pattern in ["}hlǧ-", "ǧ", "café|thé", r"\u00e9", "[à-ÿ]", r"[\u00c0-\u00d6]x", "Σ", "^/(en|dé)/"] {
+            assert_eq!(compile_pattern(pattern, true).unwrap_err(), FOLD_UNSUPPORTED, "{pattern}");
+            assert!(compile_pattern(pattern, false).is_ok(), "{pattern} without i");
+        }
+        // What folds the same either way stays: ASCII letters, classes that hold a letter beyond
+        // ASCII with all its cases or none of them, letters without case, ß.
+        for (pattern, haystack, matches) in [
+            ("^/SPAREN/", "/sparen/groen", true),
+            ("[^a]b", "éB", true),
+            ("[^a]b", "Ab", false),
+            ("x[^b]", "XB", false),
+            ("x[^b]", "XC", true),
+            ("^[a-c]+$", "AbC", true),
+            ("^[A-C]+$", "abd", false),
+            (r"^/[a-z]+/\d+$", "/SPAREN/12", true),
+            ("[àÀ]x", "ÀX", true),
+            ("straße", "STRAßE", true),
+            ("日本", "日本語", true),
+            (r"\w+", "abc", true),
+            (".", "é", true),
+        ] {
+            assert_eq!(js_match(pattern, true, haystack), matches, "{pattern} on {haystack}");
+        }
     }
 
     #[test]
