@@ -3,23 +3,47 @@
 //! Hosts load a bundle once (per page, per edge isolate) and keep the engine; everything it
 //! needs at decision time (compiled conditions, interned tables) is prepared at load.
 
-use crate::bundle::{self, Bundle, LoadOptions};
+use crate::bundle::overlay::{self, Overlay};
+use crate::bundle::{self, Bundle, LoadOptions, TrustedKeys};
 use crate::decide::{self, DecideRequest, Decision};
 use crate::profile::{Profile, ProfilePolicy};
 use crate::time::Timestamp;
 use crate::Result;
 
-/// A loaded bundle.
+/// A loaded bundle, and the availability overlay applied on top of it.
 #[derive(Debug)]
 pub struct Engine {
     bundle: Bundle,
     profiles: ProfilePolicy,
+    /// The keys the bundle was verified with: overlays must be signed by one of them too.
+    trusted: TrustedKeys,
+    overlay: Option<Overlay>,
 }
 
 impl Engine {
     /// Verifies and loads a bundle; see [`bundle::load`] for every check it makes.
     pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Engine> {
-        Ok(Engine { bundle: bundle::load(bytes, options)?, profiles: ProfilePolicy::default() })
+        Ok(Engine {
+            bundle: bundle::load(bytes, options)?,
+            profiles: ProfilePolicy::default(),
+            trusted: options.trusted_keys.clone(),
+            overlay: None,
+        })
+    }
+
+    /// Verifies an availability overlay for this bundle at `now` and, if it passes, puts it in
+    /// the place of the one in use; see [`overlay::load`] for every check. A refused overlay
+    /// changes nothing: the one in use stays.
+    pub fn apply_overlay(&mut self, bytes: &[u8], now: Timestamp) -> Result<&Overlay> {
+        let min_sequence = self.overlay.as_ref().map(|o| o.payload.sequence);
+        let applied = overlay::load(bytes, &self.trusted, &self.bundle, now, min_sequence)?;
+        Ok(self.overlay.insert(applied))
+    }
+
+    /// The availability overlay in use, if any (it may have expired since: decisions then
+    /// ignore it and warn `overlay_expired`).
+    pub fn overlay(&self) -> Option<&Overlay> {
+        self.overlay.as_ref()
     }
 
     /// Sets which bank keys profile snapshots may be signed with and whether they must be.
@@ -44,13 +68,13 @@ impl Engine {
 
     /// Decides what one placement shows; see [`crate::decide`] for the funnel.
     pub fn decide(&self, request: &DecideRequest) -> Result<Decision> {
-        decide::decide(&self.bundle, &self.profiles, request, true, false)
+        decide::decide(&self.bundle, self.overlay.as_ref(), &self.profiles, request, true, false)
     }
 
     /// As [`Engine::decide`], without the trace (it stays empty and is never built): for hosts
     /// that render the slots and ask for the explanation only when someone wants it.
     pub fn decide_without_trace(&self, request: &DecideRequest) -> Result<Decision> {
-        decide::decide(&self.bundle, &self.profiles, request, false, false)
+        decide::decide(&self.bundle, self.overlay.as_ref(), &self.profiles, request, false, false)
     }
 
     /// As [`Engine::decide`] or, without `with_trace`, [`Engine::decide_without_trace`], for a
@@ -58,7 +82,7 @@ impl Engine {
     /// parses it once for all the placements of a page): it is not checked again.
     #[cfg(target_arch = "wasm32")]
     pub(crate) fn decide_parsed(&self, request: &DecideRequest, with_trace: bool) -> Result<Decision> {
-        decide::decide(&self.bundle, &self.profiles, request, with_trace, true)
+        decide::decide(&self.bundle, self.overlay.as_ref(), &self.profiles, request, with_trace, true)
     }
 
     /// The catalogue id the bundle was built from.

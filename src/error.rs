@@ -11,17 +11,18 @@ use std::fmt;
 /// What went wrong, with what a reader needs to fix it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
-    /// The bytes do not start with the bundle magic: not an opmaat bundle at all.
-    #[error("not an opmaat bundle: the first bytes are {found:02x?}, expected {expected:02x?} (\"OPMB\")")]
-    BadMagic { found: Vec<u8>, expected: [u8; 4] },
+    /// The bytes do not start with the magic of what was expected (a bundle's `OPMB`, an
+    /// availability overlay's `OPMA`): not that kind of opmaat document at all.
+    #[error("not an opmaat {what}: the first bytes are {found:02x?}, expected {expected:02x?} ({})", String::from_utf8_lossy(expected))]
+    BadMagic { what: &'static str, found: Vec<u8>, expected: [u8; 4] },
 
     /// The envelope's format version is one this build cannot read.
-    #[error("bundle format version {found} is not supported (this build reads version {supported}); update opmaat or rebuild the bundle")]
-    UnsupportedFormatVersion { found: u16, supported: u16 },
+    #[error("{what} format version {found} is not supported (this build reads version {supported}); update opmaat or rebuild the {what}")]
+    UnsupportedFormatVersion { what: &'static str, found: u16, supported: u16 },
 
     /// The bundle was signed with a key that is not among the trusted keys.
-    #[error("bundle is signed with key {key_id}, which is not a trusted key (trusted: {trusted})")]
-    UnknownKey { key_id: String, trusted: String },
+    #[error("{what} is signed with key {key_id}, which is not a trusted key (trusted: {trusted})")]
+    UnknownKey { what: &'static str, key_id: String, trusted: String },
 
     /// A public or private key could not be used: wrong length, not canonical, small order, or a
     /// key id that does not belong to the key.
@@ -29,20 +30,21 @@ pub enum Error {
     InvalidKey { what: String, reason: String },
 
     /// The Ed25519 signature does not verify: the bundle was altered or signed with another key.
-    #[error("bundle signature does not verify with trusted key {key_id}: the bundle was altered or not signed by that key")]
-    BadSignature { key_id: String },
+    #[error("{what} signature does not verify with trusted key {key_id}: the {what} was altered or not signed by that key")]
+    BadSignature { what: &'static str, key_id: String },
 
     /// The bundle's validity window has not started yet.
-    #[error("bundle is not valid before {not_before} (now is {now})")]
-    NotYetValid { not_before: String, now: String },
+    #[error("{what} is not valid before {not_before} (now is {now})")]
+    NotYetValid { what: &'static str, not_before: String, now: String },
 
     /// The bundle's validity window has ended.
-    #[error("bundle expired at {expires_at} (now is {now})")]
-    Expired { expires_at: String, now: String },
+    #[error("{what} expired at {expires_at} (now is {now})")]
+    Expired { what: &'static str, expires_at: String, now: String },
 
-    /// The bundle is older than the one in use: loading it would roll the catalogue back.
-    #[error("bundle version {version} is older than version {min_version} already in use (rollback refused)")]
-    Rollback { version: u64, min_version: u64 },
+    /// The bundle (or availability overlay) is older than the one in use: loading it would roll
+    /// the catalogue (or the stock and pause states) back.
+    #[error("{what} version {version} is older than version {min_version} already in use (rollback refused)")]
+    Rollback { what: &'static str, version: u64, min_version: u64 },
 
     /// Something is over a size or count limit; checked before anything is allocated for it.
     #[error("{what} is too large: {actual} exceeds the limit of {limit}")]
@@ -95,6 +97,11 @@ pub enum Error {
     /// The profile snapshot's `expiresAt` has passed.
     #[error("profile snapshot expired at {expires_at} (now is {now}); fetch a fresh snapshot from the bank")]
     ProfileExpired { expires_at: String, now: String },
+
+    /// An availability overlay was made for another bundle (its `bundle` id differs from the
+    /// loaded bundle's id).
+    #[error("this availability overlay is for bundle {overlay_bundle}, not for {bundle}, the bundle in use")]
+    WrongBundle { overlay_bundle: String, bundle: String },
 }
 
 impl Error {
@@ -121,6 +128,7 @@ impl Error {
             Error::UnsignedProfile { .. } => "unsigned_profile",
             Error::BadProfileSignature { .. } => "bad_profile_signature",
             Error::ProfileExpired { .. } => "profile_expired",
+            Error::WrongBundle { .. } => "wrong_bundle",
         }
     }
 
@@ -146,6 +154,7 @@ impl Error {
         "unsigned_profile",
         "bad_profile_signature",
         "profile_expired",
+        "wrong_bundle",
     ];
 
     pub(crate) fn too_large(what: impl fmt::Display, limit: u64, actual: u64) -> Error {

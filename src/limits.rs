@@ -23,6 +23,9 @@ use crate::Error;
 
 /// The largest bundle accepted, envelope included (8 MiB).
 pub const MAX_BUNDLE_BYTES: usize = 8 * 1024 * 1024;
+/// The largest availability overlay accepted, envelope included (2 MiB: an entry for each of
+/// [`MAX_PROPOSITIONS`] propositions).
+pub const MAX_OVERLAY_BYTES: usize = 2 * 1024 * 1024;
 /// Propositions in one bundle.
 pub const MAX_PROPOSITIONS: usize = 20_000;
 /// Placements in one bundle.

@@ -185,6 +185,7 @@ fn proposition(rng: &mut Rng, i: usize, fallback_taken: &mut [bool; SEGMENTS.len
         contact_policy: None,
         assignment: Assignment::Split,
         treatments,
+        loyalty: None,
     }
 }
 

@@ -524,7 +524,7 @@ fn inspect(path: &str, json: bool) -> Result<()> {
         return Err(Error::MalformedPayload { detail: format!("truncated: {} bytes", bytes.len()) });
     }
     let body = bytes.get(HEADER_LEN..payload_end).ok_or_else(|| Error::MalformedPayload { detail: "truncated".into() })?;
-    let payload = envelope::decode(body)?;
+    let payload: opmaat::bundle::Payload = envelope::decode(body)?;
     if json {
         let text = serde_json::to_string_pretty(&payload).map_err(|e| Error::MalformedPayload { detail: e.to_string() })?;
         println!("{text}");

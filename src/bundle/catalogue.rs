@@ -297,6 +297,43 @@ pub struct Proposition {
     #[serde(default = "default_assignment")]
     pub assignment: Assignment,
     pub treatments: Vec<Treatment>,
+    /// A loyalty deal's terms (kind `loyalty` only): the partner, what it costs or saves, and how
+    /// many there are. Its campaign dates are the proposition's `valid` window.
+    #[serde(default)]
+    pub loyalty: Option<Loyalty>,
+}
+
+/// A loyalty deal: what a partner offers, and how much of it can be delivered.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Loyalty {
+    /// Who delivers the deal, e.g. `Rijksmuseum`.
+    pub partner: String,
+    /// Interest points the customer spends on it (give this or `discountPercent`).
+    #[serde(default)]
+    pub points_cost: Option<u32>,
+    /// The partner's discount, in percent, above 0 and at most 100 (give this or `pointsCost`).
+    #[serde(default)]
+    pub discount_percent: Option<f64>,
+    /// How many can be delivered when the catalogue is published; absent: no stock to run out
+    /// of. At 0 the deal is sold out until an availability overlay says otherwise; overlays give
+    /// the live count.
+    #[serde(default)]
+    pub stock: Option<u32>,
+    /// What low stock does to the deal's priority.
+    #[serde(default)]
+    pub low_stock: Option<LowStock>,
+}
+
+/// When a deal's remaining stock is above 0 and at most `threshold`, `lever` percent is added to
+/// L: negative to save the last ones for where they matter, positive to clear them.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LowStock {
+    /// Remaining stock at or below which the stock is low (at least 1).
+    pub threshold: u32,
+    /// Percent added to L while the stock is low.
+    pub lever: f64,
 }
 
 fn default_assignment() -> Assignment {

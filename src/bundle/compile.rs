@@ -321,6 +321,7 @@ fn proposition(
     if p.treatments.iter().all(|t| t.weight == 0.0) {
         return Err(Error::catalogue(format!("{path}.treatments"), "at least one treatment needs a weight above 0"));
     }
+    let loyalty = p.loyalty.as_ref().map(|l| loyalty(p, l, &format!("{path}.loyalty"))).transpose()?;
     Ok(out::Proposition {
         id: p.id.clone(),
         segment,
@@ -349,7 +350,35 @@ fn proposition(
             src::Assignment::Bandit => out::Assignment::Bandit,
         },
         treatments,
+        loyalty,
     })
+}
+
+fn loyalty(p: &src::Proposition, l: &src::Loyalty, path: &str) -> Result<out::Loyalty> {
+    if !matches!(p.kind, src::Kind::Loyalty) {
+        return Err(Error::catalogue(path, "a loyalty block belongs to a proposition of kind loyalty"));
+    }
+    check_text(&l.partner, &format!("{path}.partner"))?;
+    if l.partner.trim().is_empty() {
+        return Err(Error::catalogue(format!("{path}.partner"), "expected the partner's name"));
+    }
+    let reward = match (l.points_cost, l.discount_percent) {
+        (Some(points), None) => out::Reward::PointsCost(points),
+        (None, Some(d)) if d.is_finite() && d > 0.0 && d <= 100.0 => out::Reward::DiscountPercent(d),
+        (None, Some(_)) => return Err(Error::catalogue(format!("{path}.discountPercent"), "expected a percentage above 0 and at most 100")),
+        _ => return Err(Error::catalogue(path, "give exactly one of pointsCost and discountPercent")),
+    };
+    let low_stock = match l.low_stock {
+        None => None,
+        Some(low) => {
+            if low.threshold == 0 {
+                return Err(Error::catalogue(format!("{path}.lowStock.threshold"), "expected at least 1 (at 0 the deal is sold out)"));
+            }
+            number(low.lever, &format!("{path}.lowStock.lever"))?;
+            Some(out::LowStock { threshold: low.threshold, lever: low.lever })
+        }
+    };
+    Ok(out::Loyalty { partner: l.partner.clone(), reward, stock: l.stock, low_stock })
 }
 
 fn treatment(c: &src::Catalogue, hosts: &[String], t: &src::Treatment, path: &str) -> Result<out::Treatment> {

@@ -5,7 +5,8 @@
 //! with the bytes and the public keys it trusts: the envelope is checked and the signature
 //! verified before the payload is decoded, then the payload's own consistency, its validity
 //! window and its version are checked. Nothing is trusted before it is verified, and every
-//! failure has its own [`crate::Error`] code.
+//! failure has its own [`crate::Error`] code. Between bundles, an [`overlay`] (signed the same
+//! way) brings live stock and pause states.
 
 #[cfg(feature = "compiler")]
 pub mod catalogue;
@@ -14,6 +15,7 @@ pub mod compile;
 pub mod envelope;
 pub mod keys;
 pub mod model;
+pub mod overlay;
 
 use crate::condition::Prepared;
 use crate::time::{format_rfc3339, Timestamp};
@@ -64,26 +66,28 @@ pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Bundle> {
 
 /// [`load`] after the signature has been verified.
 fn load_verified(header: Header, payload_bytes: &[u8], size: usize, options: &LoadOptions) -> Result<Bundle> {
-    let mut payload = envelope::decode(payload_bytes)?;
+    let mut payload: Payload = envelope::decode(payload_bytes)?;
     payload.catalogue.check()?;
     if payload.expires_at <= payload.not_before {
         return Err(Error::malformed("the validity window ends before it starts"));
     }
     if options.now < payload.not_before {
         return Err(Error::NotYetValid {
+            what: envelope::BUNDLE.what,
             not_before: format_rfc3339(payload.not_before),
             now: format_rfc3339(options.now),
         });
     }
     if options.now >= payload.expires_at {
         return Err(Error::Expired {
+            what: envelope::BUNDLE.what,
             expires_at: format_rfc3339(payload.expires_at),
             now: format_rfc3339(options.now),
         });
     }
     if let Some(min_version) = options.min_version {
         if payload.version < min_version {
-            return Err(Error::Rollback { version: payload.version, min_version });
+            return Err(Error::Rollback { what: envelope::BUNDLE.what, version: payload.version, min_version });
         }
     }
     // Moved, not copied: a bundle's memory stays within the decode budget (see `limits`).

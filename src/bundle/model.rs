@@ -231,6 +231,37 @@ pub struct Proposition {
     pub assignment: Assignment,
     #[serde(deserialize_with = "limits::seq::<MAX_TREATMENTS, _, _>")]
     pub treatments: Vec<Treatment>,
+    /// A loyalty deal's partner, reward and stock (format version 2).
+    pub loyalty: Option<Loyalty>,
+}
+
+/// A loyalty deal's terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Loyalty {
+    #[serde(deserialize_with = "limits::string::<MAX_TEXT_BYTES, _>")]
+    pub partner: String,
+    pub reward: Reward,
+    /// How many there were when the bundle was built; `None`: no stock to run out of.
+    pub stock: Option<u32>,
+    pub low_stock: Option<LowStock>,
+}
+
+/// What a loyalty deal gives the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Reward {
+    /// It costs this many interest points.
+    PointsCost(u32),
+    /// The partner's discount, in percent.
+    DiscountPercent(f64),
+}
+
+/// While the remaining stock is above 0 and at most `threshold`, `lever` percent is added to L.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LowStock {
+    pub threshold: u32,
+    pub lever: f64,
 }
 
 /// Adds `weight` percent to C when `when` holds for the contact.
@@ -352,6 +383,16 @@ impl Catalogue {
             }
             if p.treatments.is_empty() {
                 return bad(format!("propositions[{i}] has no treatment"));
+            }
+            if let Some(loyalty) = &p.loyalty {
+                let discount_ok = match loyalty.reward {
+                    Reward::DiscountPercent(d) => d.is_finite() && d > 0.0 && d <= 100.0,
+                    Reward::PointsCost(_) => true,
+                };
+                let lever_ok = loyalty.low_stock.is_none_or(|l| l.lever.is_finite() && l.threshold > 0);
+                if !(discount_ok && lever_ok) {
+                    return bad(format!("propositions[{i}].loyalty has a number out of range"));
+                }
             }
             for (j, t) in p.treatments.iter().enumerate() {
                 let positive = |x: f64| x.is_finite() && x >= 0.0;

@@ -160,7 +160,7 @@ fn rollback_is_refused() {
     assert!(open(&bytes, &trusted, NOW, Some(40)).is_ok());
     assert_eq!(
         failure(open(&bytes, &trusted, NOW, Some(42))),
-        Error::Rollback { version: 41, min_version: 42 }
+        Error::Rollback { what: "bundle", version: 41, min_version: 42 }
     );
 }
 
@@ -223,14 +223,14 @@ fn envelope_header_fields() {
     let key = dev_key(3);
     let bytes = seal(&sample_payload(), &key).unwrap();
     let header = super::envelope::read_header(&bytes).unwrap();
-    assert_eq!(header.format_version, 1);
+    assert_eq!(header.format_version, 2);
     assert_eq!(header.key_id, key.key_id());
     assert_eq!(header.payload_len as usize, bytes.len() - HEADER_LEN - SIGNATURE_LEN);
-    let mut v2 = bytes.clone();
-    v2[4] = 2;
+    let mut v3 = bytes.clone();
+    v3[4] = 3;
     assert_eq!(
-        failure(super::envelope::read_header(&v2)),
-        Error::UnsupportedFormatVersion { found: 2, supported: 1 }
+        failure(super::envelope::read_header(&v3)),
+        Error::UnsupportedFormatVersion { what: "bundle", found: 3, supported: 2 }
     );
     assert_eq!(code(super::envelope::read_header(b"PK\x03\x04 a zip file")), "bad_magic");
 }
@@ -268,6 +268,11 @@ fn every_error_code_is_reached() {
     let strict = ProfilePolicy { trusted_keys: trusted.clone(), require_signed: true };
     reached.push(code(strict.parse("{}")));
     reached.push(code(strict.parse(&crate::profile::signed::sign(b"{}", &dev_key(2)).unwrap())));
+    // An availability overlay for another catalogue.
+    let mut engine = engine;
+    let source = super::overlay::parse_source(r#"{"bundle": "another", "propositions": {"x": {"soldOut": true}}}"#).unwrap();
+    let overlay = super::envelope::seal_as(&super::overlay::OVERLAY, &super::overlay::build(&source, at(NOW), 60).unwrap(), &key).unwrap();
+    reached.push(code(engine.apply_overlay(&overlay, at(NOW))));
     for c in Error::CODES {
         assert!(reached.contains(c), "no test reaches error code {c}");
     }

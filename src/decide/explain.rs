@@ -5,7 +5,7 @@
 //!
 //! | stage | rules |
 //! |---|---|
-//! | `select` | `audience`, `channel`, `validity_window`, `consent_marketing`, `channel_opt_out`, `holdout`, `eligibility`, `applicability`, `suitability`, `converted`, `dismiss_cooldown`, `impression_cap`, `resting_after_ignored`, `sales_per_day`, `no_treatment`, `no_locale_creative`, `no_compact_creative` (in the order checked) |
+//! | `select` | `audience`, `channel`, `validity_window`, `paused`, `sold_out`, `consent_marketing`, `channel_opt_out`, `holdout`, `eligibility`, `applicability`, `suitability`, `converted`, `dismiss_cooldown`, `impression_cap`, `resting_after_ignored`, `sales_per_day`, `no_treatment`, `no_locale_creative`, `no_compact_creative` (in the order checked) |
 //! | `prioritise` | `zero_priority` |
 //! | `arbitrate` | `outranked`, `one_per_segment`, `max_sales`, `reserved_for_service` |
 //!

@@ -40,7 +40,7 @@ mod personas;
 #[cfg(all(test, feature = "compiler", not(target_arch = "wasm32")))]
 mod properties;
 #[cfg(all(test, feature = "compiler"))]
-mod tests;
+pub(crate) mod tests;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -52,7 +52,8 @@ pub use prioritise::{Parts, PropensitySource};
 pub use token::{parse_token, DecisionId, Token};
 pub use treatment::Assignment;
 
-use crate::bundle::model::{Audience, Catalogue, FormFactor, HoldoutMode, Image, Kind};
+use crate::bundle::model::{Audience, Catalogue, FormFactor, HoldoutMode, Image, Kind, Reward};
+use crate::bundle::overlay::{availability, Overlay};
 use crate::bundle::Bundle;
 use crate::ledger::Ledger;
 use crate::profile::{Profile, ProfilePolicy};
@@ -108,10 +109,20 @@ pub struct Decision {
     pub without_knob: WithoutKnob,
     /// One entry for every proposition not shown, in catalogue order.
     pub trace: Vec<TraceEntry>,
-    /// Codes of problems that did not stop the decision, such as `ledger_corrupt` (a stored
-    /// ledger that could not be read and was reset).
+    /// The sequence of the availability overlay the decision honoured (absent: none was in
+    /// force, and the catalogue's own stock applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overlay_sequence: Option<u64>,
+    /// Codes of problems that did not stop the decision: `ledger_corrupt` (a stored ledger that
+    /// could not be read and was reset), `overlay_expired` (the availability overlay's window
+    /// has passed, so the catalogue's own stock applies until a fresh one is applied), …
     pub warnings: Vec<String>,
 }
+
+/// The warning of a decision whose availability overlay has expired.
+pub const OVERLAY_EXPIRED: &str = "overlay_expired";
+/// The warning of a decision made before its availability overlay's window opens.
+pub const OVERLAY_NOT_YET_VALID: &str = "overlay_not_yet_valid";
 
 /// The placement decided and its rules.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,6 +175,9 @@ pub struct Slot {
     /// Why a fallback was needed (absent for other slots).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// A loyalty deal's terms and stock, for the banner to show (absent for other propositions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loyalty: Option<ShownLoyalty>,
     /// Names this impression: the ledger records the customer's responses under it, and
     /// measurement events (sent only with analytics consent) carry it. No personal data.
     pub token: String,
@@ -183,6 +197,22 @@ pub struct ShownCreative {
     pub href: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
+}
+
+/// A shown loyalty deal's terms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShownLoyalty {
+    pub partner: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_cost: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_percent: Option<f64>,
+    /// How many are left, where counted (the overlay's count, else the catalogue's stock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u32>,
+    /// The remaining stock is at or below the catalogue's low-stock threshold.
+    pub low_stock: bool,
 }
 
 /// The decision as it would have been without the strategic knob.
@@ -208,6 +238,7 @@ pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 /// checked it; otherwise (a context built in Rust) it is checked here.
 pub(crate) fn decide(
     bundle: &Bundle,
+    overlay: Option<&Overlay>,
     policy: &ProfilePolicy,
     request: &DecideRequest,
     with_trace: bool,
@@ -217,10 +248,10 @@ pub(crate) fn decide(
     let catalogue = &payload.catalogue;
     let now = request.now;
     if now < payload.not_before {
-        return Err(Error::NotYetValid { not_before: format_rfc3339(payload.not_before), now: format_rfc3339(now) });
+        return Err(Error::NotYetValid { what: crate::bundle::envelope::BUNDLE.what, not_before: format_rfc3339(payload.not_before), now: format_rfc3339(now) });
     }
     if now >= payload.expires_at {
-        return Err(Error::Expired { expires_at: format_rfc3339(payload.expires_at), now: format_rfc3339(now) });
+        return Err(Error::Expired { what: crate::bundle::envelope::BUNDLE.what, expires_at: format_rfc3339(payload.expires_at), now: format_rfc3339(now) });
     }
     let placement = catalogue.placements.iter().find(|p| p.id == request.placement).ok_or_else(|| {
         let known: Vec<&str> = catalogue.placements.iter().map(|p| p.id.as_str()).collect();
@@ -282,6 +313,15 @@ pub(crate) fn decide(
     });
     let held_out = holdout::is_member(catalogue.holdout.as_ref(), profile.id());
     let holdout_mode = catalogue.holdout.as_ref().filter(|_| held_out).map(|h| h.mode);
+    let mut warnings = Vec::new();
+    let overlay = match overlay {
+        Some(o) if o.in_force(now) => Some(o),
+        Some(o) => {
+            warnings.push(if now < o.payload.not_before { OVERLAY_NOT_YET_VALID } else { OVERLAY_EXPIRED }.to_string());
+            None
+        }
+        None => None,
+    };
     let decision_id = DecisionId::of(&payload.bundle_id, payload.version, &placement.id, profile.id(), now);
     let gate = Gate {
         holdout: holdout_mode,
@@ -290,6 +330,7 @@ pub(crate) fn decide(
         segments: &catalogue.segments,
         sales_blocked: sales_blocked.as_ref(),
         placement,
+        overlay,
         channel,
         session: &session,
         now,
@@ -306,7 +347,7 @@ pub(crate) fn decide(
 
     // The funnel, stage by stage.
     let verdicts = select::select(&gate, &catalogue.propositions);
-    let mut funnel = prioritise::prioritise_all(catalogue, verdicts, propensities, profile.id(), now, &session)?;
+    let mut funnel = prioritise::prioritise_all(catalogue, overlay, verdicts, propensities, profile.id(), now, &session)?;
     if holdout_mode == Some(HoldoutMode::Random) {
         holdout::keep_one_at_random(&mut funnel, &decision_id.hex());
     }
@@ -318,7 +359,7 @@ pub(crate) fn decide(
     let expected_value = expected(&filled.chosen);
     let expected_without = expected(&unknobbed.chosen);
     let name = |i: usize| catalogue.propositions.get(i).map_or_else(String::new, |p| p.id.clone());
-    let slots = slots(catalogue, &funnel, &filled, decision_id, &session)?;
+    let slots = slots(catalogue, overlay, &funnel, &filled, decision_id, &session)?;
     // On large catalogues the trace costs more than the rest of the decision: built on request.
     let trace = if with_trace { explain::trace(&funnel, &filled, rules, catalogue, &session)? } else { Vec::new() };
 
@@ -355,12 +396,13 @@ pub(crate) fn decide(
         },
         trace,
         holdout: held_out,
-        warnings: Vec::new(),
+        overlay_sequence: overlay.map(|o| o.payload.sequence),
+        warnings,
     })
 }
 
 /// The shown propositions, in slot order, with their creatives and tokens.
-fn slots(catalogue: &Catalogue, funnel: &Funnel, filled: &Filled, decision_id: DecisionId, session: &Session<'_, View<'_>>) -> Result<Vec<Slot>> {
+fn slots(catalogue: &Catalogue, overlay: Option<&Overlay>, funnel: &Funnel, filled: &Filled, decision_id: DecisionId, session: &Session<'_, View<'_>>) -> Result<Vec<Slot>> {
     let mut slots = Vec::with_capacity(filled.chosen.len());
     for (position, &(i, fallback)) in filled.chosen.iter().enumerate() {
         let (Some(p), Some((choice, parts))) = (catalogue.propositions.get(i), funnel.chosen(i)) else {
@@ -396,6 +438,20 @@ fn slots(catalogue: &Catalogue, funnel: &Funnel, filled: &Filled, decision_id: D
             parts: prioritise::described(parts, p, session),
             fallback,
             note,
+            loyalty: p.loyalty.as_ref().map(|l| {
+                let supply = availability(p, overlay.and_then(|o| o.entry(i)));
+                let (points_cost, discount_percent) = match l.reward {
+                    Reward::PointsCost(points) => (Some(points), None),
+                    Reward::DiscountPercent(d) => (None, Some(d)),
+                };
+                ShownLoyalty {
+                    partner: l.partner.clone(),
+                    points_cost,
+                    discount_percent,
+                    remaining: supply.remaining,
+                    low_stock: l.low_stock.zip(supply.remaining).is_some_and(|(low, n)| n <= low.threshold),
+                }
+            }),
             token: token::tracking_token(decision_id, &p.id, &treatment.id),
         });
     }

@@ -5,8 +5,10 @@
 //! * **C**, context fit: `1 + Σ weights of the matching context conditions / 100`.
 //! * **V**, value: `bankValueWeight × bank value + customerValueWeight × customer value`. A
 //!   catalogue with `bankValueWeight` 0 ranks by what the customer gains alone.
-//! * **L**, levers: `1 + (segment lever + proposition lever + strategic knob) / 100`, where the
-//!   strategic knob is the segment's plus the proposition's strategic setting.
+//! * **L**, levers: `1 + (segment lever + proposition lever + low-stock lever + strategic knob)
+//!   / 100`, where the strategic knob is the segment's plus the proposition's strategic setting
+//!   and the low-stock lever is the loyalty deal's own while its remaining stock is low (see
+//!   [`crate::bundle::overlay::low_stock_lever`]).
 //!
 //! C and L are never below 0 (a lever of -150 % gives L = 0, not a negative priority). A
 //! priority of 0 (a propensity of 0, no value, levers at -100 %) removes the proposition: it has
@@ -27,6 +29,7 @@ use super::context::View;
 use super::rules::Rule;
 use super::select::{Choice, Verdict};
 use crate::bundle::model::{Arbitration, Catalogue, Proposition, Segment};
+use crate::bundle::overlay::{availability, low_stock_lever, Overlay};
 use crate::condition::Session;
 use crate::time::Timestamp;
 use crate::{Error, Result};
@@ -65,6 +68,8 @@ pub struct Parts {
     pub customer_value_weight: f64,
     pub segment_lever: f64,
     pub proposition_lever: f64,
+    /// The loyalty deal's low-stock lever, while its stock is low (else 0), in percent.
+    pub stock_lever: f64,
     /// The strategic knob on this proposition: its segment's setting plus its own, in percent.
     pub strategic: f64,
     /// `P × V`: what showing it is expected to be worth.
@@ -115,6 +120,7 @@ pub(crate) fn segment_of<'c>(segments: &'c [Segment], p: &Proposition) -> Result
 /// profile's score or the default.
 pub(crate) fn prioritise_all(
     catalogue: &Catalogue,
+    overlay: Option<&Overlay>,
     verdicts: impl Iterator<Item = Verdict>,
     propensities: Option<&BTreeMap<String, f64>>,
     profile_id: Option<&str>,
@@ -122,14 +128,18 @@ pub(crate) fn prioritise_all(
     session: &Session<'_, View<'_>>,
 ) -> Result<Funnel> {
     let mut funnel = Funnel { statuses: Vec::with_capacity(catalogue.propositions.len()), parts: Vec::new() };
-    for (p, verdict) in catalogue.propositions.iter().zip(verdicts) {
+    for ((i, p), verdict) in catalogue.propositions.iter().enumerate().zip(verdicts) {
         let mut score = |choice: &Choice| -> Result<usize> {
             let segment = segment_of(&catalogue.segments, p)?;
             let sampled = match (catalogue.arbitration.sampled_propensities, profile_id, p.treatments.get(choice.treatment)) {
                 (true, Some(id), Some(t)) => Some(bandit::sampled_propensity(t, id, now, &p.id)),
                 _ => None,
             };
-            funnel.parts.push(prioritise(p, segment, &catalogue.arbitration, propensities, sampled, session));
+            let stock_lever = match &p.loyalty {
+                Some(l) if l.low_stock.is_some() => low_stock_lever(p, &availability(p, overlay.and_then(|o| o.entry(i)))),
+                _ => 0.0,
+            };
+            funnel.parts.push(prioritise(p, segment, &catalogue.arbitration, propensities, sampled, stock_lever, session));
             Ok(funnel.parts.len() - 1)
         };
         let status = match verdict {
@@ -150,6 +160,7 @@ pub(crate) fn prioritise(
     arbitration: &Arbitration,
     propensities: Option<&BTreeMap<String, f64>>,
     sampled: Option<f64>,
+    stock_lever: f64,
     session: &Session<'_, View<'_>>,
 ) -> Parts {
     let score = p
@@ -167,7 +178,7 @@ pub(crate) fn prioritise(
     let c = (1.0 + weights / 100.0).max(0.0);
     let v = arbitration.bank_value_weight * p.bank_value + arbitration.customer_value_weight * p.customer_value;
     let strategic = segment.strategic + p.strategic;
-    let levers = segment.lever + p.lever;
+    let levers = segment.lever + p.lever + stock_lever;
     let l = (1.0 + (levers + strategic) / 100.0).max(0.0);
     let l_without_knob = (1.0 + levers / 100.0).max(0.0);
     Parts {
@@ -187,6 +198,7 @@ pub(crate) fn prioritise(
         customer_value_weight: arbitration.customer_value_weight,
         segment_lever: segment.lever,
         proposition_lever: p.lever,
+        stock_lever,
         strategic,
         expected_value: finite(propensity * v),
         priority_without_knob: finite(propensity * c * v * l_without_knob),

@@ -20,6 +20,8 @@ pub enum Rule {
     Audience,
     Channel,
     ValidityWindow,
+    Paused,
+    SoldOut,
     ConsentMarketing,
     ChannelOptOut,
     Holdout,
@@ -43,10 +45,12 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in funnel order.
-    pub const ALL: [Rule; 22] = [
+    pub const ALL: [Rule; 24] = [
         Rule::Audience,
         Rule::Channel,
         Rule::ValidityWindow,
+        Rule::Paused,
+        Rule::SoldOut,
         Rule::ConsentMarketing,
         Rule::ChannelOptOut,
         Rule::Holdout,
@@ -74,6 +78,8 @@ impl Rule {
             Rule::Audience => "audience",
             Rule::Channel => "channel",
             Rule::ValidityWindow => "validity_window",
+            Rule::Paused => "paused",
+            Rule::SoldOut => "sold_out",
             Rule::ConsentMarketing => "consent_marketing",
             Rule::ChannelOptOut => "channel_opt_out",
             Rule::Holdout => "holdout",

@@ -8,6 +8,8 @@
 //! | `audience` | the placement is for logged-in customers and the profile is logged off, or the other way round |
 //! | `channel` | it is not offered in the placement's channel |
 //! | `validity_window` | `now` is outside its campaign dates |
+//! | `paused` | the availability overlay in force pauses it (see [`crate::bundle::overlay`]) |
+//! | `sold_out` | the overlay in force says it is sold out or has 0 left, or, without an overlay entry, the catalogue's stock is 0 |
 //! | `consent_marketing` | it is sales or loyalty and the customer gave no marketing consent |
 //! | `channel_opt_out` | it is sales or loyalty and the customer opted out of this channel |
 //! | `holdout` | the customer is in the holdout control group and its mode keeps it away |
@@ -33,6 +35,7 @@ use std::borrow::Cow;
 use super::context::Screen;
 use super::rules::Rule;
 use super::treatment::{self, Assignment};
+use crate::bundle::overlay::{availability, Overlay};
 use crate::bundle::model::{Audience, ContactPolicy, HoldoutMode, Kind, Placement, PolicyOverride, Proposition, Segment};
 use crate::ledger::Ledger;
 use super::policy::{self, Blocked};
@@ -66,7 +69,7 @@ pub(crate) enum Verdict {
 
 /// Stage 1 for every proposition of the catalogue, in catalogue order.
 pub(crate) fn select<'a>(gate: &'a Gate<'a>, propositions: &'a [Proposition]) -> impl Iterator<Item = Verdict> + 'a {
-    propositions.iter().map(move |p| gate.screen(p))
+    propositions.iter().enumerate().map(move |(i, p)| gate.screen(i, p))
 }
 
 /// Everything selection needs to know about this contact.
@@ -79,6 +82,8 @@ pub(crate) struct Gate<'a> {
     /// The global sales-per-day cap, when the ledger shows it reached.
     pub sales_blocked: Option<&'a Blocked>,
     pub placement: &'a Placement,
+    /// The availability overlay in force, if any.
+    pub overlay: Option<&'a Overlay>,
     pub channel: &'a str,
     pub session: &'a Session<'a, View<'a>>,
     pub now: Timestamp,
@@ -129,7 +134,8 @@ impl Gate<'_> {
         }
     }
 
-    pub fn screen(&self, p: &Proposition) -> Verdict {
+    /// Stage 1 for proposition `index` of the catalogue, `p`.
+    pub fn screen(&self, index: usize, p: &Proposition) -> Verdict {
         let fail = |rule: Rule, detail: Cow<'static, str>| Verdict::Fail { rule, detail, fallback: None };
         if !self.audience_ok() {
             let (for_whom, profile) = match self.placement.audience {
@@ -146,6 +152,9 @@ impl Gate<'_> {
         if !(started && running) {
             let window = |t: Option<Timestamp>| t.map_or("-".to_string(), format_rfc3339);
             return fail(Rule::ValidityWindow, self.detail(|| format!("runs from {} until {}", window(p.valid_from), window(p.valid_until))));
+        }
+        if let Some((rule, detail)) = self.unavailable(index, p) {
+            return fail(rule, detail);
         }
         let commercial = p.kind != Kind::Service;
         if commercial && !self.marketing {
@@ -198,6 +207,28 @@ impl Gate<'_> {
             detail: self.condition_failed(Rule::Applicability),
             fallback: kept.then(|| self.choose(p).ok()).flatten(),
         }
+    }
+
+    /// A pause or a sold-out stock that keeps `p` away (see [`crate::bundle::overlay`]).
+    fn unavailable(&self, index: usize, p: &Proposition) -> Option<(Rule, Cow<'static, str>)> {
+        let entry = self.overlay.and_then(|o| o.entry(index));
+        if entry.is_none() && p.loyalty.as_ref().is_none_or(|l| l.stock != Some(0)) {
+            return None; // most propositions: nothing to look at
+        }
+        let sequence = || self.overlay.map_or(0, |o| o.payload.sequence);
+        let supply = availability(p, entry);
+        if let Some(reason) = supply.paused {
+            return Some((Rule::Paused, self.detail(|| format!("paused by availability overlay {}: {reason}", sequence()))));
+        }
+        if supply.sold_out {
+            let detail = if supply.from_overlay {
+                self.detail(|| format!("sold out (availability overlay {})", sequence()))
+            } else {
+                Cow::Borrowed("sold out: the catalogue's stock is 0 and no availability overlay says otherwise")
+            };
+            return Some((Rule::SoldOut, detail));
+        }
+        None
     }
 
     /// The contact policy that keeps `p` away, judged by the ledger (see [`super::policy`]).

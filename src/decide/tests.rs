@@ -141,6 +141,14 @@ fn every_rule_is_reached() {
     reached.extend(holdout_decisions().into_iter().flat_map(|(_, d)| rules(&d)));
     // The contact policies, through a ledger.
     reached.extend(remembered_rules(&engine));
+    // Sold out by the catalogue's stock; paused by an availability overlay.
+    let sold_out = with_proposition("rijksmuseum", |p| p.loyalty.as_mut().unwrap().stock = Some(0));
+    reached.extend(rules(&overview(&engine_for(&sold_out), student())));
+    let mut paused = sample_engine();
+    let source = crate::bundle::overlay::parse_source(r#"{"bundle": "bank-nl-web", "propositions": {"phishing-tips": {"paused": "outdated advice"}}}"#).unwrap();
+    let overlay = crate::bundle::overlay::build(&source, at(NOW), 60).unwrap();
+    paused.apply_overlay(&crate::bundle::envelope::seal_as(&crate::bundle::overlay::OVERLAY, &overlay, &dev_key(1)).unwrap(), at(NOW)).unwrap();
+    reached.extend(rules(&overview(&paused, student())));
     for rule in Rule::ALL {
         assert!(reached.contains(&rule), "no test reaches rule {}", rule.as_str());
     }

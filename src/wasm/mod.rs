@@ -99,13 +99,23 @@ export interface Slot {
   /** Probability that this customer is shown this treatment (for off-policy evaluation). */
   selectionProbability: number; creative: ShownCreative; priority: number; parts: PriorityParts;
   fallback: boolean; note?: string;
+  /** A loyalty deal's terms and stock, for the banner ("only 3 left"). */
+  loyalty?: ShownLoyalty;
   /** Names this impression: pass it to `engine.record`. No personal data. */
   token: string;
 }
 
+export interface ShownLoyalty {
+  partner: string; pointsCost?: number; discountPercent?: number;
+  /** How many are left, where counted (the availability overlay's count, else the catalogue's stock). */
+  remaining?: number;
+  /** At or below the catalogue's low-stock threshold. */
+  lowStock: boolean;
+}
+
 /** The stable name of the rule that kept a proposition off the screen. */
 export type TraceRule =
-  "audience" | "channel" | "validity_window" | "consent_marketing" | "channel_opt_out" |
+  "audience" | "channel" | "validity_window" | "paused" | "sold_out" | "consent_marketing" | "channel_opt_out" |
   "holdout" | "converted" | "dismiss_cooldown" | "impression_cap" | "resting_after_ignored" |
   "sales_per_day" | "eligibility" | "applicability" | "suitability" | "no_treatment" |
   "no_locale_creative" | "no_compact_creative" | "zero_priority" | "outranked" |
@@ -132,7 +142,11 @@ export interface Decision {
   withoutKnob: { propositions: string[]; expectedValue: number; knobCost: number };
   /** Empty unless the request asked for `trace: true`. */
   trace: TraceEntry[];
-  /** Codes of problems that did not stop the decision, e.g. "ledger_corrupt". */
+  /** The sequence of the availability overlay the decision honoured; absent: none in force. */
+  overlaySequence?: number;
+  /** Codes of problems that did not stop the decision: "ledger_corrupt", "ledger_foreign",
+   * "ledger_version", "overlay_expired" (the catalogue's own stock applies until a fresh overlay
+   * is applied), "overlay_not_yet_valid". */
   warnings: string[];
 }
 
@@ -160,6 +174,7 @@ export type ErrorCode =
   | "not_yet_valid" | "expired" | "rollback" | "too_large" | "trailing_bytes" | "malformed_payload"
   | "invalid_catalogue" | "invalid_condition" | "invalid_argument" | "io"
   | "invalid_profile" | "personal_data" | "unsigned_profile" | "bad_profile_signature" | "profile_expired"
+  | "wrong_bundle"
   /** Thrown by the package's host entries when a call trapped; the next call runs on a fresh instance. */
   | "engine_trapped"
   /** Reported by start.js: no WebAssembly (or the engine could not start), the bundle could not be fetched. */
