@@ -109,6 +109,74 @@ fn inspect_json_prints_the_whole_payload() {
     assert_eq!(json["bundleId"], "bank-nl-web");
     assert_eq!(json["catalogue"]["propositions"].as_array().unwrap().len(), 11);
     assert_eq!(json["catalogue"]["placements"][0]["id"], "overview");
+    // Times as `inspect` prints them: RFC 3339, not Unix seconds.
+    let text = stdout(&run(&dir, &["inspect", "c.opb"]));
+    let issued = text.lines().find_map(|l| l.strip_prefix("issued at     ")).unwrap();
+    assert_eq!(json["issuedAt"], issued);
+    assert_eq!(json["expiresAt"], "2027-06-01T00:00:00Z");
+    let museum = json["catalogue"]["propositions"].as_array().unwrap().iter().find(|p| p["id"] == "rijksmuseum").unwrap();
+    assert_eq!(museum["validFrom"], "2026-11-15T00:00:00Z");
+    assert!(text.contains("overview: 3 slots, homepage: 1 slot,"), "{text}");
+}
+
+#[test]
+fn overlays_build_verify_inspect_and_replay() {
+    let dir = workdir("overlay");
+    assert!(run(&dir, &["keygen", "--out", "k.key"]).status.success());
+    let catalogue = Path::new(ROOT).join("www/catalogue.json");
+    let built = run(&dir, &["build", catalogue.to_str().unwrap(), "--key", "k.key", "--out", "c.opb", "--issued-at", "2026-11-23T12:00:00Z"]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    std::fs::write(
+        dir.join("o.json"),
+        r#"{"bundle": "bank-nl-web", "sequence": 4, "propositions": {"rijksmuseum": {"soldOut": true}, "phishing-tips": {"paused": "outdated advice"}}}"#,
+    )
+    .unwrap();
+    let at = "2026-12-05T09:00:00Z";
+    let out = run(&dir, &["overlay", "build", "o.json", "--key", "k.key", "--out", "o.opa", "--issued-at", at, "--ttl-minutes", "30", "--bundle", "c.opb", "--pub", "k.key.pub"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("availability overlay 4 for bank-nl-web") && stdout(&out).contains("2 entries"), "{}", stdout(&out));
+    let verified = run(&dir, &["overlay", "verify", "o.opa", "--bundle", "c.opb", "--pub", "k.key.pub", "--now", "2026-12-05T09:10:00Z"]);
+    assert!(stdout(&verified).contains("OK — availability overlay 4 for bank-nl-web"), "{}{}", stdout(&verified), stderr(&verified));
+    let late = run(&dir, &["overlay", "verify", "o.opa", "--bundle", "c.opb", "--pub", "k.key.pub", "--now", "2026-12-05T09:30:00Z"]);
+    assert!(stderr(&late).starts_with("error[expired]: availability overlay expired at 2026-12-05T09:30:00Z"), "{}", stderr(&late));
+    let inspected = stdout(&run(&dir, &["overlay", "inspect", "o.opa"]));
+    assert!(inspected.contains("sequence      4") && inspected.contains("valid         2026-12-05T09:00:00Z to 2026-12-05T09:30:00Z"), "{inspected}");
+    assert!(inspected.contains("phishing-tips") && inspected.contains("PAUSED: outdated advice") && inspected.contains("sold out"), "{inspected}");
+    let json: serde_json::Value = serde_json::from_slice(&run(&dir, &["overlay", "inspect", "o.opa", "--json"]).stdout).unwrap();
+    assert_eq!((json["sequence"].as_u64(), json["expiresAt"].as_str()), (Some(4), Some("2026-12-05T09:30:00Z")));
+    // A bundle is not an overlay.
+    let wrong = run(&dir, &["overlay", "inspect", "c.opb"]);
+    assert!(stderr(&wrong).starts_with("error[bad_magic]: not an opmaat availability overlay"), "{}", stderr(&wrong));
+    // The decision replayed with the overlay in force: the museum deal sold out, with its trace entry.
+    let decide = |overlay: bool, now: &str| {
+        let mut args = vec!["explain", "--bundle", "c.opb", "--pub", "k.key.pub", "--placement", "homepage", "--now", now, "--json"];
+        if overlay {
+            args.extend(["--overlay", "o.opa"]);
+        }
+        let out = run(&dir, &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        (serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), stderr(&out))
+    };
+    let (d, _) = decide(true, "2026-12-05T09:10:00Z");
+    let museum = d["trace"].as_array().unwrap().iter().find(|t| t["proposition"] == "rijksmuseum").unwrap();
+    assert_eq!((museum["rule"].as_str(), d["overlaySequence"].as_u64()), (Some("sold_out"), Some(4)));
+    let (d, _) = decide(false, "2026-12-05T09:10:00Z");
+    assert!(d.get("overlaySequence").is_none());
+    // An unknown proposition is refused when the overlay is checked against its bundle.
+    std::fs::write(dir.join("typo.json"), r#"{"bundle": "bank-nl-web", "propositions": {"rijksmusem": {"soldOut": true}}}"#).unwrap();
+    let typo = run(&dir, &["overlay", "build", "typo.json", "--key", "k.key", "--out", "t.opa", "--issued-at", at, "--bundle", "c.opb", "--pub", "k.key.pub"]);
+    assert!(stderr(&typo).starts_with("error[invalid_argument]: typo.json: propositions: 1 proposition not in bundle bank-nl-web v1: rijksmusem"), "{}", stderr(&typo));
+    assert!(!dir.join("t.opa").exists());
+    let source = run(&dir, &["overlay", "build", "typo.json", "--key", "k.key", "--out", "t.opa", "--ttl-minutes", "0"]);
+    assert!(stderr(&source).starts_with("error[invalid_argument]"), "{}", stderr(&source));
+}
+
+#[test]
+fn decide_needs_a_bundle_or_a_catalogue() {
+    let dir = workdir("decide-needs");
+    let out = run(&dir, &["decide", "--placement", "overview"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("one of --bundle (with --pub) and --catalogue is needed"), "{}", stderr(&out));
 }
 
 #[test]

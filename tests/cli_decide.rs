@@ -50,7 +50,7 @@ fn decide_and_explain_replay_a_persona_from_a_signed_bundle() {
 
     let decide = ok(&dir, &[&["decide"][..], &args].concat());
     let id = json["decisionId"].as_str().unwrap();
-    assert!(decide.starts_with(&format!("decision {id}: placement overview at {NOW}, 3 of 3 slot(s)\n")), "{decide}");
+    assert!(decide.starts_with(&format!("decision {id}: placement overview at {NOW}, 3 of 3 slots\n")), "{decide}");
     assert!(decide.contains("1  student-13th-month  treatment a  priority 6.300  \"Een 13e maand studiefinanciering voor u?\"  token "), "{decide}");
 
     let table = ok(&dir, &[&["explain"][..], &args].concat());

@@ -1,6 +1,7 @@
 //! `opmaat`: the authoring CLI. Makes signing keys, compiles and signs catalogues into bundles,
-//! verifies and inspects bundles, prints the catalogue's JSON Schema, replays and explains
-//! decisions, signs profile snapshots and writes synthetic catalogues.
+//! verifies and inspects bundles, builds, verifies and inspects availability overlays, prints the
+//! catalogue's JSON Schema, replays and explains decisions, signs profile snapshots, learns from
+//! measurement and writes synthetic catalogues.
 //!
 //! Every failure prints `error[<code>]: <message>` on stderr and exits with status 1; the code is
 //! the same stable code the library and the Wasm package use.
@@ -60,6 +61,7 @@ enum Command {
     },
     /// Verify a bundle's signature, validity window and contents.
     Verify {
+        /// The bundle (.opb) to verify.
         bundle: String,
         /// A trusted public key: base64, or a file holding it (such as `<key>.pub` from
         /// `opmaat keygen`). Repeat for several keys.
@@ -74,8 +76,9 @@ enum Command {
     },
     /// Show a bundle's header, validity, counts and sizes (without verifying its signature).
     Inspect {
+        /// The bundle (.opb) to inspect.
         bundle: String,
-        /// Print the whole decoded payload as JSON.
+        /// Print the whole decoded payload as JSON (times in RFC 3339, as everywhere else).
         #[arg(long)]
         json: bool,
     },
@@ -139,16 +142,75 @@ enum Command {
         /// to --people-out.
         #[arg(long, requires = "people_out")]
         people: Option<u64>,
+        /// Where to write the customers that --people asks for.
         #[arg(long)]
         people_out: Option<PathBuf>,
+    },
+    /// Availability overlays: live stock and pause states for a bundle's propositions, signed
+    /// like bundles, valid for minutes to hours (build, verify, inspect).
+    Overlay {
+        #[command(subcommand)]
+        command: OverlayCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OverlayCommand {
+    /// Sign an overlay source (JSON: bundle, sequence, propositions with available, soldOut,
+    /// remaining or paused) into an overlay (.opa).
+    Build {
+        /// The overlay source JSON.
+        source: String,
+        /// The signing key file made by `opmaat keygen` (a key the hosts trust for bundles).
+        #[arg(long)]
+        key: String,
+        /// Where to write the overlay (.opa).
+        #[arg(long)]
+        out: PathBuf,
+        /// Issue time (RFC 3339); defaults to now. Also the default sequence, in Unix seconds.
+        #[arg(long)]
+        issued_at: Option<String>,
+        /// How long the overlay is valid from its issue time when the source has no `valid`
+        /// window (1 to 1440).
+        #[arg(long, default_value_t = opmaat::bundle::overlay::DEFAULT_TTL_MINUTES)]
+        ttl_minutes: i64,
+        /// A bundle (.opb) to check the overlay against: its id, and that every proposition
+        /// named is in it. Needs --pub.
+        #[arg(long)]
+        bundle: Option<String>,
+        /// A trusted public key for --bundle: base64, or a file holding it. Repeat for several.
+        #[arg(long = "pub")]
+        public_keys: Vec<String>,
+    },
+    /// Verify an overlay's signature and window against the bundle it is for.
+    Verify {
+        /// The overlay (.opa) to verify.
+        overlay: String,
+        /// The bundle (.opb) it is for.
+        #[arg(long)]
+        bundle: String,
+        /// A trusted public key: base64, or a file holding it. Repeat for several keys.
+        #[arg(long = "pub", required = true)]
+        public_keys: Vec<String>,
+        /// Check validity at this time (RFC 3339) instead of now.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Show an overlay's header, window and entries (without verifying its signature).
+    Inspect {
+        /// The overlay (.opa) to inspect.
+        overlay: String,
+        /// Print the decoded payload as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 /// What `decide` and `explain` decide from.
 #[derive(clap::Args)]
 struct DecideArgs {
-    /// A signed bundle (.opb); needs --pub.
-    #[arg(long, conflicts_with = "catalogue", required_unless_present = "catalogue")]
+    /// A signed bundle (.opb); needs --pub. One of --bundle and --catalogue is needed.
+    #[arg(long, conflicts_with = "catalogue")]
     bundle: Option<String>,
     /// A trusted public key for --bundle: base64, or a file holding it. Repeat for several.
     #[arg(long = "pub")]
@@ -170,10 +232,13 @@ struct DecideArgs {
     /// override its fields.
     #[arg(long)]
     context: Option<String>,
+    /// The page path, such as `/sparen` (the context's `page`).
     #[arg(long)]
     page: Option<String>,
+    /// What the customer is reading about, such as `savings` (the context's `topic`).
     #[arg(long)]
     topic: Option<String>,
+    /// The locale asked for, BCP 47, such as `en-GB` (default: the catalogue's).
     #[arg(long)]
     locale: Option<String>,
     /// `small` or `large`.
@@ -186,6 +251,10 @@ struct DecideArgs {
     /// that contact policies see the recorded responses. A bad ledger is reset with a warning.
     #[arg(long)]
     ledger: Option<String>,
+    /// An availability overlay (.opa) for the bundle, applied at --now: replays a decision
+    /// with the stock and pause states it had.
+    #[arg(long)]
+    overlay: Option<String>,
     /// Print the whole decision as JSON.
     #[arg(long)]
     json: bool,
@@ -249,6 +318,7 @@ fn run(command: Command) -> Result<()> {
             println!("\n{} written: build it into a bundle (version {}) to use what was learned", out.display(), report.version);
             Ok(())
         }
+        Command::Overlay { command } => overlay_command(command),
         Command::Synth { propositions, seed, out, people, people_out } => {
             let c = synthetic::catalogue(propositions, seed);
             let text = serde_json::to_string_pretty(&c).map_err(|e| Error::argument("synth", e))? + "\n";
@@ -308,9 +378,17 @@ fn engine(args: &DecideArgs, now: Timestamp) -> Result<Engine> {
             trusted.add(&key.public_key())?;
             (seal(&payload, &key)?, trusted)
         }
-        (None, None) => return Err(Error::argument("--bundle", "pass --bundle (with --pub) or --catalogue")),
+        (None, None) => {
+            return Err(Error::argument("--bundle", "one of --bundle (with --pub) and --catalogue is needed: what should be decided from?"))
+        }
     };
     let mut engine = Engine::load(&bytes, &LoadOptions { trusted_keys: &trusted, now, min_version: None })?;
+    if let Some(path) = &args.overlay {
+        if args.catalogue.is_some() {
+            return Err(Error::argument("--overlay", "an overlay is signed for a bundle: pass --bundle (with --pub), not --catalogue"));
+        }
+        engine.apply_overlay(&read_bundle(path)?, now)?;
+    }
     if !args.profile_keys.is_empty() {
         engine.set_profile_policy(ProfilePolicy { trusted_keys: trusted_keys(&args.profile_keys)?, require_signed: true });
     }
@@ -365,6 +443,8 @@ fn print_warnings(d: &Decision) {
             "ledger_corrupt" => "the ledger could not be read; decided as for a customer without one",
             "ledger_foreign" => "the ledger belongs to another catalogue; decided as for a customer without one",
             "ledger_version" => "the ledger is of a newer format; decided as for a customer without one",
+            "overlay_expired" => "the availability overlay has expired; decided with the catalogue's own stock",
+            "overlay_not_yet_valid" => "the availability overlay is not valid yet; decided with the catalogue's own stock",
             _ => "see the decision's warnings",
         };
         eprintln!("warning[{code}]: {what}");
@@ -378,7 +458,14 @@ fn print_json(d: &Decision) -> Result<()> {
 }
 
 fn print_slots(d: &Decision) {
-    println!("decision {}: placement {} at {}, {} of {} slot(s)", d.decision_id, d.placement.id, d.now, d.slots.len(), d.placement.slots);
+    println!(
+        "decision {}: placement {} at {}, {} of {}",
+        d.decision_id,
+        d.placement.id,
+        d.now,
+        d.slots.len(),
+        counted(u64::from(d.placement.slots), "slot")
+    );
     for s in &d.slots {
         println!(
             "{}  {}  treatment {}  priority {:.3}{}  {:?}  token {}",
@@ -526,9 +613,7 @@ fn inspect(path: &str, json: bool) -> Result<()> {
     let body = bytes.get(HEADER_LEN..payload_end).ok_or_else(|| Error::MalformedPayload { detail: "truncated".into() })?;
     let payload: opmaat::bundle::Payload = envelope::decode(body)?;
     if json {
-        let text = serde_json::to_string_pretty(&payload).map_err(|e| Error::MalformedPayload { detail: e.to_string() })?;
-        println!("{text}");
-        return Ok(());
+        return print_with_times(&payload);
     }
     let c = &payload.catalogue;
     let count = |kind: Kind| c.propositions.iter().filter(|p| p.kind == kind).count();
@@ -548,7 +633,7 @@ fn inspect(path: &str, json: bool) -> Result<()> {
     println!("issued at     {}", format_rfc3339(payload.issued_at));
     println!("valid         {} to {}", format_rfc3339(payload.not_before), format_rfc3339(payload.expires_at));
     println!("propositions  {} ({} sales, {} service, {} loyalty)", c.propositions.len(), count(Kind::Sales), count(Kind::Service), count(Kind::Loyalty));
-    println!("placements    {} ({})", c.placements.len(), c.placements.iter().map(|p| format!("{}: {} slots", p.id, p.slots)).collect::<Vec<_>>().join(", "));
+    println!("placements    {} ({})", c.placements.len(), c.placements.iter().map(|p| format!("{}: {}", p.id, counted(u64::from(p.slots), "slot"))).collect::<Vec<_>>().join(", "));
     println!("segments      {}", c.segments.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", "));
     println!("channels      {}", c.channels.join(", "));
     println!("creatives     {creatives} ({compact} compact)");
@@ -556,4 +641,194 @@ fn inspect(path: &str, json: bool) -> Result<()> {
     println!("size          {} bytes: header {HEADER_LEN}, payload {}, signature {SIGNATURE_LEN}{}", bytes.len(), header.payload_len,
         if trailing > 0 { format!(", {trailing} TRAILING") } else { String::new() });
     Ok(())
+}
+
+/// `n` and the noun, in the singular for one: "1 slot", "3 slots".
+fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The fields of a bundle's or an overlay's payload that hold times (Unix seconds inside).
+const TIME_FIELDS: &[&str] = &["issuedAt", "notBefore", "expiresAt", "validFrom", "validUntil"];
+
+/// Prints a payload as JSON with its times in RFC 3339, as `inspect` prints them.
+fn print_with_times(payload: &impl serde::Serialize) -> Result<()> {
+    let mut value = serde_json::to_value(payload).map_err(|e| Error::MalformedPayload { detail: e.to_string() })?;
+    times_as_rfc3339(&mut value);
+    let text = serde_json::to_string_pretty(&value).map_err(|e| Error::MalformedPayload { detail: e.to_string() })?;
+    println!("{text}");
+    Ok(())
+}
+
+fn times_as_rfc3339(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match v.as_i64() {
+                    Some(seconds) if TIME_FIELDS.contains(&key.as_str()) => *v = format_rfc3339(seconds).into(),
+                    _ => times_as_rfc3339(v),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(times_as_rfc3339),
+        _ => {}
+    }
+}
+
+fn overlay_command(command: OverlayCommand) -> Result<()> {
+    use opmaat::bundle::overlay::{self, OVERLAY};
+    match command {
+        OverlayCommand::Build { source, key, out, issued_at, ttl_minutes, bundle, public_keys } => {
+            let key = SigningKey::from_file_text(&read_text(&key)?, &key)?;
+            let issued_at = match issued_at {
+                Some(text) => parse_rfc3339(&text, "--issued-at")?,
+                None => now(),
+            };
+            let parsed = overlay::parse_source(&read_text(&source)?).map_err(|e| with_file(e, &source))?;
+            let payload = overlay::build(&parsed, issued_at, ttl_minutes).map_err(|e| with_file(e, &source))?;
+            let bytes = envelope::seal_as(&OVERLAY, &payload, &key)?;
+            if let Some(bundle) = bundle {
+                if public_keys.is_empty() {
+                    return Err(Error::argument("--pub", "the bundle is verified before the overlay is checked against it: pass its public key"));
+                }
+                let mut engine = Engine::load(&read_bundle(&bundle)?, &LoadOptions { trusted_keys: &trusted_keys(&public_keys)?, now: payload.not_before, min_version: None })?;
+                let version = engine.version();
+                let applied = engine.apply_overlay(&bytes, payload.not_before)?;
+                if !applied.unknown.is_empty() {
+                    return Err(Error::argument(
+                        format!("{source}: propositions"),
+                        format!("{} not in bundle {} v{}: {}", counted(applied.unknown.len() as u64, "proposition"), payload.bundle_id, version, applied.unknown.join(", ")),
+                    ));
+                }
+            }
+            std::fs::write(&out, &bytes).map_err(|e| io_error(&out, e))?;
+            println!(
+                "{}: availability overlay {} for {}, signed by {}, valid {} to {}, {}, {} bytes",
+                out.display(),
+                payload.sequence,
+                payload.bundle_id,
+                key.key_id(),
+                format_rfc3339(payload.not_before),
+                format_rfc3339(payload.expires_at),
+                if payload.entries.len() == 1 { "1 entry".to_string() } else { format!("{} entries", payload.entries.len()) },
+                bytes.len()
+            );
+            Ok(())
+        }
+        OverlayCommand::Verify { overlay, bundle, public_keys, now: at } => {
+            let now = match at {
+                Some(text) => parse_rfc3339(&text, "--now")?,
+                None => now(),
+            };
+            let trusted = trusted_keys(&public_keys)?;
+            // The bundle is checked at the overlay's time: an overlay may be checked for a
+            // bundle whose window it falls in, whatever the clock says.
+            let mut engine = Engine::load(&read_bundle(&bundle)?, &LoadOptions { trusted_keys: &trusted, now, min_version: None })?;
+            let version = engine.version();
+            let applied = engine.apply_overlay(&read_bundle(&overlay)?, now)?;
+            let p = &applied.payload;
+            println!(
+                "{overlay}: OK — availability overlay {} for {} (v{} loaded), signed by {}, valid {} to {}, {} of its propositions named",
+                p.sequence,
+                p.bundle_id,
+                version,
+                KeyId::to_string(&applied.header.key_id),
+                format_rfc3339(p.not_before),
+                format_rfc3339(p.expires_at),
+                applied.matched()
+            );
+            if !applied.unknown.is_empty() {
+                eprintln!("warning: not in this bundle, ignored: {}", applied.unknown.join(", "));
+            }
+            Ok(())
+        }
+        OverlayCommand::Inspect { overlay, json } => {
+            let bytes = read_bundle(&overlay)?;
+            let header = envelope::read_header_of(&OVERLAY, &bytes)?;
+            let payload_end = HEADER_LEN + header.payload_len as usize;
+            let body = bytes
+                .get(HEADER_LEN..payload_end)
+                .filter(|_| bytes.len() >= payload_end + SIGNATURE_LEN)
+                .ok_or_else(|| Error::MalformedPayload { detail: format!("truncated: {} bytes", bytes.len()) })?;
+            let payload: overlay::OverlayPayload = envelope::decode(body)?;
+            if json {
+                return print_with_times(&payload);
+            }
+            println!("overlay       {overlay}");
+            println!("format        version {} (this build reads {})", header.format_version, overlay::OVERLAY_FORMAT_VERSION);
+            println!("signed by     key {} (signature not checked: use `opmaat overlay verify`)", KeyId::to_string(&header.key_id));
+            println!("for bundle    {}", payload.bundle_id);
+            println!("sequence      {}", payload.sequence);
+            println!("issued at     {}", format_rfc3339(payload.issued_at));
+            println!("valid         {} to {}", format_rfc3339(payload.not_before), format_rfc3339(payload.expires_at));
+            for e in &payload.entries {
+                let stock = match e.stock {
+                    overlay::Stock::AsCatalogued => "stock as catalogued".to_string(),
+                    overlay::Stock::Available => "available".to_string(),
+                    overlay::Stock::SoldOut => "sold out".to_string(),
+                    overlay::Stock::Remaining(n) => format!("{n} left"),
+                };
+                let paused = e.paused.as_deref().map(|r| format!(", PAUSED: {r}")).unwrap_or_default();
+                println!("  {:<24} {stock}{paused}", e.proposition);
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command, subcommand and flag of the CLI, with the help text `--help` prints for it.
+    fn help_texts(command: &clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+        for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+            let at = format!("{path} {}", sub.get_name());
+            out.push((at.clone(), sub.get_about().map(|a| a.to_string()).unwrap_or_default()));
+            for arg in sub.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version")) {
+                out.push((format!("{at} {}", arg.get_id()), arg.get_help().map(|h| h.to_string()).unwrap_or_default()));
+            }
+            help_texts(sub, &at, out);
+        }
+    }
+
+    #[test]
+    fn every_command_and_flag_says_what_it_is_for() {
+        let mut texts = Vec::new();
+        help_texts(&Cli::command(), "opmaat", &mut texts);
+        let empty: Vec<&str> = texts.iter().filter(|(_, help)| help.trim().is_empty()).map(|(at, _)| at.as_str()).collect();
+        assert!(empty.is_empty(), "no help text: {empty:?}");
+        assert!(texts.len() > 60, "{} help texts: the walk missed commands", texts.len());
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn each_command_has_its_own_description() {
+        let cli = Cli::command();
+        let about = |name: &str| cli.find_subcommand(name).and_then(|c| c.get_about()).map(|a| a.to_string()).unwrap_or_default();
+        assert!(about("learn").starts_with("Learn from"), "{}", about("learn"));
+        assert!(about("synth").starts_with("Write a synthetic catalogue"), "{}", about("synth"));
+        assert!(about("overlay").starts_with("Availability overlays"), "{}", about("overlay"));
+    }
+
+    #[test]
+    fn counts_read_as_english() {
+        assert_eq!(counted(1, "slot"), "1 slot");
+        assert_eq!(counted(3, "slot"), "3 slots");
+        assert_eq!(counted(0, "slot"), "0 slots");
+    }
+
+    #[test]
+    fn payload_times_print_in_rfc3339() {
+        let mut value = serde_json::json!({"issuedAt": 0, "catalogue": {"propositions": [{"validFrom": 86400, "validUntil": null, "lever": 5}]}});
+        times_as_rfc3339(&mut value);
+        assert_eq!(value["issuedAt"], "1970-01-01T00:00:00Z");
+        assert_eq!(value["catalogue"]["propositions"][0]["validFrom"], "1970-01-02T00:00:00Z");
+        assert_eq!(value["catalogue"]["propositions"][0]["lever"], 5);
+    }
 }
