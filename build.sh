@@ -118,6 +118,13 @@ fixtures() {
     printf '"%s":{"keyId":"%s","publicKey":"%s"}' "$name" "$id" "$public" >> "$FIXTURES/keys.json"
   done
   printf '}\n' >> "$FIXTURES/keys.json"
+  # Availability overlays for the sample bundle, signed with key a, valid a day from the tests' `now`.
+  printf '{"bundle": "bank-nl-web", "sequence": 2, "propositions": {"rijksmuseum": {"soldOut": true}}}' > "$FIXTURES/sold-out.json"
+  printf '{"bundle": "bank-nl-web", "sequence": 3, "propositions": {"rijksmuseum": {"remaining": 40, "paused": "wrong discount in the text"}}}' > "$FIXTURES/paused.json"
+  for name in sold-out paused; do
+    "$CLI" overlay build "$FIXTURES/$name.json" --key "$FIXTURES/a.key" --out "$FIXTURES/$name-a.opa" \
+      --issued-at 2026-12-05T09:00:00Z --ttl-minutes 1440 > /dev/null
+  done
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -224,9 +224,38 @@ function recoveringOnce(bindings) {
           throw engineError("invalid_argument", "bytes: expected a Uint8Array or an ArrayBuffer with the bundle");
         }
         const again = inner.__loadOptions();
-        return new Engine(INTERNAL, new Handle(inner, () => bindings.Engine.load(copy, again), "Engine"));
+        const handle = new Handle(inner, () => {
+          const fresh = bindings.Engine.load(copy, again);
+          // The availability overlay in use goes with it, checked at the time it was applied.
+          if (handle.overlay) {
+            try {
+              fresh.applyOverlay(handle.overlay.bytes, { now: handle.overlay.now });
+            } catch (e) {
+              if (!isEngineError(e)) throw e;
+              handle.overlay = null;
+              report(engineError(e.code, `the availability overlay could not be applied again after the engine trapped: ${e.message}`, e));
+            }
+          }
+          return fresh;
+        }, "Engine");
+        handle.overlay = null; // { bytes, now } of the overlay in use
+        return new Engine(INTERNAL, handle);
       });
     }
+
+    /** Verifies an availability overlay and puts it in the place of the one in use; see the bindings. */
+    applyOverlay(bytes, options) {
+      const copy = copyOfBytes(bytes);
+      const handle = handleOf(this);
+      return callOn(this, (e) => {
+        const now = (typeof options === "object" && options !== null ? options.now : undefined) ?? Date.now();
+        const summary = e.applyOverlay(copy ?? bytes, options === undefined ? { now } : options);
+        handle.overlay = { bytes: copy, now };
+        return summary;
+      });
+    }
+
+    get overlay() { return callOn(this, (e) => e.overlay); }
 
     get bundleId() { return callOn(this, (e) => e.bundleId); }
     get version() { return callOn(this, (e) => e.version); }

@@ -4,17 +4,35 @@
 // page keeps its default content, never a blank slot. Should the engine ever trap, the call
 // throws code "engine_trapped", `onError` hears of it, and the next call runs on a fresh
 // instance with the same bundle (recover.js): the engine returned here keeps working.
+//
+// With `overlayUrl`, the availability overlay (live stock and pauses) is fetched beside the
+// bundle and revalidated every `overlayRevalidateSeconds` while the page is open (HTTP
+// revalidation: an unchanged overlay costs no transfer and is not applied again); each new one
+// that verifies is applied and `onOverlay` is told, so the page can decide again. The last one
+// applied is kept in localStorage for the next page when the network is down. A 404 means none
+// is published: not an error. A refused overlay leaves the one in use (and `onError` hears why).
 
 const LAST_GOOD_KEY = "opmaat.bundle";
 /** Largest bundle kept in localStorage as the last good one (base64 grows it by a third). */
 const MAX_KEPT_BYTES = 2 * 1024 * 1024;
+/** How often an open page asks for a new availability overlay, by default. */
+const DEFAULT_OVERLAY_REVALIDATE_SECONDS = 60;
 
 /**
  * @param {{ bundleUrl: string, trustedKeys: Record<string, string>, onError?: (e: Error) => void,
  *           storageKey?: string, loadOptions?: object }} options
  * @returns {Promise<{ opmaat: object, engine: object, fromLastGood: boolean } | null>}
  */
-export async function start({ bundleUrl, trustedKeys, onError = (e) => console.warn("opmaat:", e.code ?? "", e.message), storageKey = LAST_GOOD_KEY, loadOptions = {} }) {
+export async function start({
+  bundleUrl, trustedKeys, onError = (e) => console.warn("opmaat:", e.code ?? "", e.message), storageKey = LAST_GOOD_KEY, loadOptions = {},
+  overlayUrl = null, overlayRevalidateSeconds = DEFAULT_OVERLAY_REVALIDATE_SECONDS, onOverlay = () => {},
+}) {
+  const started = await startEngine({ bundleUrl, trustedKeys, onError, storageKey, loadOptions });
+  if (!started) return null;
+  return { ...started, ...(await followOverlay(started.engine, { overlayUrl, overlayRevalidateSeconds, onOverlay, onError, storageKey })) };
+}
+
+async function startEngine({ bundleUrl, trustedKeys, onError, storageKey, loadOptions }) {
   if (typeof WebAssembly !== "object" || typeof WebAssembly.instantiate !== "function") {
     onError(Object.assign(new Error("WebAssembly is not available: the page keeps its default content"), { code: "no_webassembly" }));
     return null;
@@ -61,10 +79,88 @@ function readLastGood(key) {
 function keepLastGood(key, bytes, version) {
   if (bytes.length > MAX_KEPT_BYTES) return;
   try {
-    let binary = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-    localStorage.setItem(key, JSON.stringify({ version, bundle: btoa(binary) }));
+    localStorage.setItem(key, JSON.stringify({ version, bundle: base64(bytes) }));
   } catch {
     // Storage full or disabled: the page works, only without a fallback.
   }
+}
+
+/**
+ * Applies the availability overlay at `overlayUrl` to `engine` now and every
+ * `overlayRevalidateSeconds` after; returns `refreshOverlay()` (fetch and apply now: the summary of
+ * a newly applied overlay, else null) and `stop()` (no more revalidation).
+ */
+async function followOverlay(engine, { overlayUrl, overlayRevalidateSeconds, onOverlay, onError, storageKey }) {
+  if (!overlayUrl) return { refreshOverlay: async () => null, stop() {} };
+  const key = `${storageKey}.overlay`;
+  let applied = null; // the bytes in use, as base64
+  let unreachable = false; // the last fetch failed (not a 404: that is "none published")
+  const apply = (bytes, encoded, fromStorage) => {
+    const summary = engine.applyOverlay(bytes);
+    applied = encoded;
+    if (!fromStorage) {
+      try {
+        localStorage.setItem(key, encoded);
+      } catch {
+        // Storage full or disabled: the next page starts without it.
+      }
+    }
+    try {
+      onOverlay(summary);
+    } catch (e) {
+      onError(Object.assign(e instanceof Error ? e : new Error(String(e)), { code: e?.code ?? "on_overlay_failed" }));
+    }
+    return summary;
+  };
+  const refreshOverlay = async () => {
+    unreachable = false;
+    try {
+      const response = await fetch(overlayUrl, { cache: "no-cache" });
+      if (response.status === 404) return null; // none published
+      if (!response.ok) throw Object.assign(new Error(`fetching ${overlayUrl}: HTTP ${response.status}`), { code: "fetch_failed" });
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const encoded = base64(bytes);
+      if (encoded === applied) return null; // revalidated: nothing new
+      return apply(bytes, encoded, false);
+    } catch (e) {
+      unreachable = !e.code || e.code === "fetch_failed";
+      onError(e.code ? e : Object.assign(e, { code: "fetch_failed" }));
+      return null;
+    }
+  };
+  await refreshOverlay();
+  if (applied === null && unreachable) {
+    // Offline: the last overlay this device applied, while it is still valid.
+    const kept = readStored(key);
+    if (kept) {
+      try {
+        apply(Uint8Array.from(atob(kept), (c) => c.charCodeAt(0)), kept, true);
+      } catch {
+        // Expired or for another bundle: the catalogue's own stock applies.
+      }
+    }
+  }
+  let timer = setInterval(refreshOverlay, 1000 * overlayRevalidateSeconds);
+  timer.unref?.(); // Node: revalidation never keeps the process alive
+  return {
+    refreshOverlay,
+    stop() {
+      clearInterval(timer);
+      timer = null;
+    },
+  };
+}
+
+function readStored(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function base64(bytes) {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
 }

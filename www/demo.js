@@ -1,8 +1,9 @@
 // The demo's page logic, shared by the logged-off homepage and the logged-in overview. It does
 // what a bank's page does with the package — `opmaat/start`, one profile per page, `decideAllFor`
 // for the page's placements, `renderSlots`, a `Beacon` to the collector — and what only a demo
-// needs: a persona switcher (the personas the tests decide for) and a "why this offer?" panel
-// made from the decision's trace.
+// needs: a persona switcher (the personas the tests decide for), a "why this offer?" panel
+// made from the decision's trace, and campaign operations' buttons that publish a new
+// availability overlay (the museum deal sold out, Spaar Spektakel paused) while the page is open.
 //
 // What happened is kept in `window.opmaatDemo` for the curious reader's console and for the
 // end-to-end tests: the errors reported, the context and profile decided with, the decisions.
@@ -10,13 +11,22 @@ import { start } from "/pkg/start.js";
 import { VISITOR_ID, randomVisitorId } from "/edge/visitor.js";
 
 const BUNDLE_URL = "/bundles/bank-nl-web.opb";
+const OVERLAY_URL = "/bundles/bank-nl-web.opa";
+const OPS_URL = "/ops/overlay";
+/** The overlays the operations buttons publish (the demo server signs them with the development key). */
+const OPERATIONS = [
+  { label: "Rijksmuseum-deal uitverkocht", propositions: { rijksmuseum: { soldOut: true } } },
+  { label: "Nog 3 museumkaarten", propositions: { rijksmuseum: { remaining: 3 } } },
+  { label: "Spaar Spektakel pauzeren", propositions: { rijksmuseum: { remaining: 500 }, "spaar-spektakel": { paused: "Storing bij de partner" } } },
+  { label: "Alles weer beschikbaar", propositions: { rijksmuseum: { remaining: 500 } } },
+];
 const TRUSTED_KEYS_URL = "/bundles/trusted-keys.json";
 const PERSONAS_URL = "/personas/index.json";
 const CUSTOMERS_URL = "/demo-customers.json";
 const PERSONA_PARAMETER = "persona";
 const VISITOR_KEY = "opmaat.demo.visitor";
 
-const state = (window.opmaatDemo = { ready: false, errors: [], fromLastGood: false, persona: null, profile: null, context: null, decisions: [] });
+const state = (window.opmaatDemo = { ready: false, errors: [], fromLastGood: false, persona: null, profile: null, context: null, decisions: [], overlay: null });
 
 const $ = (selector) => document.querySelector(selector);
 const element = (tag, text, className) => {
@@ -63,7 +73,14 @@ export async function runPage({ placements, audience }) {
   };
   show();
 
-  const started = await start({ bundleUrl: BUNDLE_URL, trustedKeys, onError: report });
+  let decideAndRender = () => {}; // until the engine is there
+  const started = await start({
+    bundleUrl: BUNDLE_URL, trustedKeys, onError: report, overlayUrl: OVERLAY_URL, overlayRevalidateSeconds: 10,
+    onOverlay: (overlay) => {
+      state.overlay = overlay;
+      decideAndRender();
+    },
+  });
   if (!started) {
     status("Op Maat is niet beschikbaar: de pagina toont haar standaardinhoud.", true);
     state.ready = true;
@@ -75,7 +92,7 @@ export async function runPage({ placements, audience }) {
   const beacon = new opmaat.Beacon({ url: "/collect" });
 
   let profile = null;
-  const decideAndRender = () => {
+  decideAndRender = () => {
     const persona = chooser.current();
     const snapshot = audience === "logged_in" ? persona.profile : { ...persona.profile, id: visitorId() };
     // The banners of the previous profile go now, and with them the last use of its handle.
@@ -100,6 +117,7 @@ export async function runPage({ placements, audience }) {
   };
 
   decideAndRender();
+  operationsButtons(started.refreshOverlay);
   chooser.onChange(() => {
     show();
     decideAndRender();
@@ -107,6 +125,23 @@ export async function runPage({ placements, audience }) {
   // Crossing the breakpoint changes the creative: decide again for the new form factor.
   matchMedia(`(max-width: ${opmaat.COMPACT_BREAKPOINT - 0.02}px)`).addEventListener("change", decideAndRender);
   state.ready = true;
+}
+
+/** Campaign operations: each button publishes an overlay, and the page fetches it at once. */
+function operationsButtons(refreshOverlay) {
+  const bar = element("span", undefined, "ops");
+  bar.append(element("span", "Operaties:"));
+  for (const { label, propositions } of OPERATIONS) {
+    const button = element("button", label);
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      const response = await fetch(OPS_URL, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ propositions }) });
+      if (!response.ok) return report(Object.assign(new Error(`${OPS_URL}: HTTP ${response.status}`), { code: "ops" }));
+      await refreshOverlay();
+    });
+    bar.append(button);
+  }
+  $("#story").before(bar);
 }
 
 async function getJson(url) {
@@ -187,6 +222,7 @@ function showWhy(decisions) {
   for (const d of decisions) {
     const facts = [`beslissing ${d.decisionId}`, `bundel ${d.bundleId} v${d.bundleVersion}`, `taal ${d.locale}`, `scherm ${d.formFactor}`];
     if (d.holdout) facts.push("in de controlegroep (holdout)");
+    if (d.overlaySequence !== undefined) facts.push(`beschikbaarheid ${d.overlaySequence}`);
     const cost = d.withoutKnob.knobCost;
     facts.push(cost > 0 ? `de strategische knop kost ${cost.toPrecision(2)} van ${d.withoutKnob.expectedValue.toPrecision(3)} verwachte waarde` : "de strategische knop kost hier niets");
     for (const w of d.warnings) facts.push(`waarschuwing: ${w}`);

@@ -7,9 +7,16 @@
 //   JSON Lines file, so the demo's own clicks and dismissals become data that `opmaat learn`
 //   reads. A bad event never costs the others of its batch (the Beacon cannot send it again):
 //   the answer is 200 `{ accepted, refused: [{ index, reason }] }`. Only a body that is no batch
-//   at all (not JSON, not an array, too large) is refused whole.
+//   at all (not JSON, not an array, too large) is refused whole;
+// - plays the bank's campaign operations: POST /ops/overlay with `{ propositions: { <id>: { soldOut
+//   | remaining | available | paused } } }` signs a new availability overlay for the demo bundle
+//   with the development key (through `opmaat overlay build`) and publishes it as
+//   /bundles/bank-nl-web.opa, where the pages and the edge worker revalidate it; the current
+//   state is signed again every OVERLAY_REPUBLISH_MS, as operations would, so it never expires
+//   while the demo runs.
+import { execFile } from "node:child_process";
 import { createServer } from "node:http";
-import { appendFile, readdir, readFile, stat } from "node:fs/promises";
+import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -22,9 +29,14 @@ const TYPES = {
   ".json": "application/json; charset=utf-8",
   ".wasm": "application/wasm",
   ".opb": "application/octet-stream",
+  ".opa": "application/octet-stream",
   ".svg": "image/svg+xml",
   ".png": "image/png",
 };
+
+/** How often the demo signs its availability overlay again (each is valid an hour). */
+export const OVERLAY_REPUBLISH_MS = 10 * 60 * 1000;
+const OVERLAY_TTL_MINUTES = 60;
 
 /** Largest body /collect reads, and most events in one batch. */
 export const MAX_BATCH_BYTES = 64 * 1024;
@@ -87,6 +99,39 @@ async function collect(req, res, eventsFile) {
   res.end(JSON.stringify({ accepted: accepted.length, refused }));
 }
 
+/**
+ * The demo's campaign operations: signs `propositions` into a new overlay for the demo bundle.
+ * Returns `{ ok, message }`: the CLI's own error message when it refuses the source.
+ */
+export async function publishOverlay({ cli, key, bundleId, out }, propositions) {
+  const source = `${out}.json`;
+  await writeFile(source, JSON.stringify({ bundle: bundleId, propositions }, null, 2) + "\n");
+  return new Promise((done) => {
+    execFile(cli, ["overlay", "build", source, "--key", key, "--out", out, "--ttl-minutes", String(OVERLAY_TTL_MINUTES)], (error, stdout, stderr) => {
+      done(error ? { ok: false, message: stderr.trim() || error.message } : { ok: true, message: stdout.trim() });
+    });
+  });
+}
+
+async function operate(req, res, ops) {
+  let body = "";
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > MAX_BATCH_BYTES) return reply(res, 413, "too large");
+  }
+  let propositions;
+  try {
+    ({ propositions } = JSON.parse(body));
+  } catch (e) {
+    return reply(res, 400, `not JSON: ${e.message}`);
+  }
+  if (typeof propositions !== "object" || propositions === null) return reply(res, 400, "expected { propositions: { <id>: { … } } }");
+  const published = await publishOverlay(ops, propositions);
+  if (published.ok) ops.current = propositions;
+  res.writeHead(published.ok ? 200 : 400, { "content-type": TYPES[".json"], "cache-control": "no-store" });
+  res.end(JSON.stringify(published));
+}
+
 function reply(res, status, message) {
   res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
   res.end(message + "\n");
@@ -140,15 +185,20 @@ async function personaIndex(res, dir) {
   res.end(JSON.stringify(personas));
 }
 
-/** The demo server; `bundles` is the folder with the signed bundle, `eventsFile` the JSON Lines file. */
-export function createDemoServer({ root = ROOT, bundles = join(ROOT, "target", "demo"), eventsFile = join(bundles, "events.jsonl") } = {}) {
+/**
+ * The demo server; `bundles` is the folder with the signed bundle, `eventsFile` the JSON Lines
+ * file; `ops` `{ cli, key, bundleId, out }` turns on /ops/overlay (the development key signs).
+ */
+export function createDemoServer({ root = ROOT, bundles = join(ROOT, "target", "demo"), eventsFile = join(bundles, "events.jsonl"), ops = null } = {}) {
   const personas = join(root, "tests", "personas");
   const mounts = [["/pkg/", join(root, "pkg")], ["/bundles/", bundles], ["/personas/", personas], ["/", join(root, "www")]];
   return createServer((req, res) => {
     const path = req.url.split("?")[0];
     const done = path === "/collect"
       ? (req.method === "POST" ? collect(req, res, eventsFile) : reply(res, 405, "POST measurement events here"))
-      : path === "/personas/index.json" ? personaIndex(res, personas) : serveFile(req, res, mounts);
+      : path === "/ops/overlay" && ops
+        ? (req.method === "POST" ? operate(req, res, ops) : reply(res, 405, "POST the overlay's propositions here"))
+        : path === "/personas/index.json" ? personaIndex(res, personas) : serveFile(req, res, mounts);
     Promise.resolve(done).catch((e) => {
       console.error(req.url, e);
       if (!res.headersSent) reply(res, 500, "server error");
@@ -159,7 +209,15 @@ export function createDemoServer({ root = ROOT, bundles = join(ROOT, "target", "
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const portArg = process.argv.indexOf("--port");
   const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 8080;
-  const server = createDemoServer();
+  const demo = join(ROOT, "target", "demo");
+  const ops = {
+    cli: join(ROOT, "target", "debug", "opmaat"), key: join(demo, "dev-signing.key"), bundleId: "bank-nl-web",
+    out: join(demo, "bank-nl-web.opa"), current: { rijksmuseum: { remaining: 500 } },
+  };
+  const republish = () => publishOverlay(ops, ops.current).then((r) => { if (!r.ok) console.error("overlay:", r.message); });
+  await republish();
+  setInterval(republish, OVERLAY_REPUBLISH_MS).unref();
+  const server = createDemoServer({ ops });
   server.listen(port, "127.0.0.1", () => {
     console.log(`opmaat demo: http://127.0.0.1:${server.address().port}/  (Ctrl-C stops it)`);
     console.log(`measurement events are appended to ${join(ROOT, "target", "demo", "events.jsonl")}`);

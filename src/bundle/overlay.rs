@@ -126,6 +126,35 @@ impl Overlay {
     pub fn matched(&self) -> usize {
         self.payload.entries.len() - self.unknown.len()
     }
+
+    /// What a host shows of the overlay in use.
+    pub fn summary(&self) -> Summary {
+        let p = &self.payload;
+        Summary {
+            bundle_id: p.bundle_id.clone(),
+            sequence: p.sequence,
+            issued_at: format_rfc3339(p.issued_at),
+            not_before: format_rfc3339(p.not_before),
+            expires_at: format_rfc3339(p.expires_at),
+            propositions: u32::try_from(self.matched()).unwrap_or(u32::MAX),
+            unknown_propositions: self.unknown.clone(),
+        }
+    }
+}
+
+/// An applied overlay, as hosts see it (times in RFC 3339).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub bundle_id: String,
+    pub sequence: u64,
+    pub issued_at: String,
+    pub not_before: String,
+    pub expires_at: String,
+    /// How many of the bundle's propositions it names.
+    pub propositions: u32,
+    /// Propositions it names that the bundle does not have (ignored).
+    pub unknown_propositions: Vec<String>,
 }
 
 /// Verifies an overlay for `bundle` at `now`; `min_sequence` is the sequence of the overlay in

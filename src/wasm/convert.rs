@@ -28,8 +28,8 @@ use js_sys::{Array, JsString, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::bundle::envelope::Format;
 use crate::bundle::TrustedKeys;
-use crate::limits::MAX_BUNDLE_BYTES;
 use crate::time::{parse_rfc3339, Timestamp};
 use crate::{Error, Result};
 
@@ -211,16 +211,26 @@ pub fn whole_number(value: &JsValue, path: &str) -> Result<u64> {
 
 /// The bundle's bytes from a `Uint8Array` or an `ArrayBuffer`.
 pub fn bundle_bytes(value: &JsValue) -> Result<Vec<u8>> {
+    document_bytes(value, &crate::bundle::envelope::BUNDLE)
+}
+
+/// An availability overlay's bytes from a `Uint8Array` or an `ArrayBuffer`.
+pub fn overlay_bytes(value: &JsValue) -> Result<Vec<u8>> {
+    document_bytes(value, &crate::bundle::overlay::OVERLAY)
+}
+
+/// A signed document's bytes, refused past its format's size limit before they are copied.
+fn document_bytes(value: &JsValue, format: &Format) -> Result<Vec<u8>> {
     // wasm-bindgen's `instanceof` checks catch what a Proxy's `getPrototypeOf` trap throws.
     if !(value.is_instance_of::<Uint8Array>() || value.is_instance_of::<js_sys::ArrayBuffer>()) {
-        return Err(Error::argument("bytes", "expected a Uint8Array or an ArrayBuffer with the bundle"));
+        return Err(Error::argument("bytes", format!("expected a Uint8Array or an ArrayBuffer with the {}", format.what)));
     }
     let array: Uint8Array = ByteView::of(value)
         .map(JsCast::unchecked_into)
         .map_err(|_| Error::argument("bytes", "could not be read (a detached ArrayBuffer, or a Proxy posing as one?)"))?;
     let len = array.length() as usize;
-    if len > MAX_BUNDLE_BYTES {
-        return Err(Error::too_large("bundle", MAX_BUNDLE_BYTES as u64, len as u64));
+    if len > format.max_bytes {
+        return Err(Error::too_large(format.what, format.max_bytes as u64, len as u64));
     }
     Ok(array.to_vec())
 }

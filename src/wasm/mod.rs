@@ -180,6 +180,26 @@ export type ErrorCode =
   /** Reported by start.js: no WebAssembly (or the engine could not start), the bundle could not be fetched. */
   | "no_webassembly" | "fetch_failed";
 
+/** Options of `engine.applyOverlay`. */
+export interface OverlayOptions {
+  /** The current time: a `Date`, milliseconds since the epoch, or an RFC 3339 string. Default: now. */
+  now?: Date | number | string;
+}
+
+/** The availability overlay in use (`engine.applyOverlay`, `engine.overlay`). */
+export interface OverlaySummary {
+  bundleId: string;
+  /** Increases with every overlay; an older one is refused with code `rollback`. */
+  sequence: number;
+  issuedAt: string; notBefore: string;
+  /** After this, decisions ignore it (warning "overlay_expired") until a fresh one is applied. */
+  expiresAt: string;
+  /** How many of the bundle's propositions it names. */
+  propositions: number;
+  /** Propositions it names that this bundle does not have (ignored). */
+  unknownPropositions: string[];
+}
+
 /** An error thrown by opmaat. */
 export interface OpmaatError extends Error {
   code: ErrorCode;
@@ -197,6 +217,8 @@ const DECIDE_ALL_KEYS: &[&str] = &["placements", "profile", "context", "ledger",
 const DECIDE_FOR_KEYS: &[&str] = &["placement", "context", "ledger", "now", "trace"];
 /// The keys of `decideAllFor`'s options.
 const DECIDE_ALL_FOR_KEYS: &[&str] = &["placements", "context", "ledger", "now", "trace"];
+/// The keys of `applyOverlay`'s options.
+const OVERLAY_KEYS: &[&str] = &["now"];
 /// The keys of a response event.
 const EVENT_KEYS: &[&str] = &["event", "token", "now"];
 
@@ -307,6 +329,36 @@ impl Engine {
         }
         options.set("requireSignedProfiles", &with.require_signed_profiles.into());
         options.into()
+    }
+
+    /// Verifies an availability overlay (live stock and pause states, signed with a key the
+    /// bundle is trusted with, for this bundle's id) and puts it in the place of the one in use.
+    /// Throws `bad_signature`, `wrong_bundle`, `expired`, `rollback`, … and then the one in use
+    /// stays. Applying the same overlay again (a revalidation) is fine.
+    #[wasm_bindgen(js_name = applyOverlay, unchecked_return_type = "OverlaySummary")]
+    pub fn apply_overlay(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "OverlayOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let mut run = || {
+            let bytes = convert::overlay_bytes(&bytes)?;
+            let now = match is_absent(&options) {
+                true => convert::clock(),
+                false => Fields::new(&options, "options", OVERLAY_KEYS, "{ now }")?.time("now")?,
+            };
+            convert::to_js(&self.inner.apply_overlay(&bytes, now)?.summary())
+        };
+        run().map_err(|e: Error| js_error(&e))
+    }
+
+    /// The availability overlay in use, or null.
+    #[wasm_bindgen(getter, unchecked_return_type = "OverlaySummary | null")]
+    pub fn overlay(&self) -> Result<JsValue, JsValue> {
+        match self.inner.overlay() {
+            Some(o) => convert::to_js(&o.summary()).map_err(|e| js_error(&e)),
+            None => Ok(JsValue::NULL),
+        }
     }
 
     /// Checks a profile snapshot once (pseudonymity, limits, signature) and keeps it in Wasm,

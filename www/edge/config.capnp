@@ -28,6 +28,8 @@ const edge :Workerd.Worker = (
     (name = "TRUSTED_KEYS", fromEnvironment = "OPMAAT_TRUSTED_KEYS"),
     (name = "BUNDLE_URL", text = "/bundles/bank-nl-web.opb"),
     (name = "BUNDLE_REVALIDATE_SECONDS", text = "60"),
+    (name = "OVERLAY_URL", text = "/bundles/bank-nl-web.opa"),
+    (name = "OVERLAY_REVALIDATE_SECONDS", text = "15"),
     (name = "PLACEMENTS", text = "homepage"),
     (name = "INSECURE_COOKIE", text = "true"),
     (name = "ORIGIN", service = "origin"),

@@ -22,12 +22,14 @@ export const DEMO_COLLECTOR = "127.0.0.1:8080";
 /**
  * The config text. `dir` is where the file will live; `bundles` the folder served as /bundles/;
  * `embed` a bundle file to embed (else the worker fetches BUNDLE_URL from the origin);
+ * `overlayUrl` where the origin serves the availability overlay (null: none);
  * `collectAddress` the host:port whose `collectUrl` takes measurement events (null: none);
  * `originAddress` a host:port to use as the origin instead of the static one (tests: a closed port).
  */
 export function edgeConfig({
   dir = HERE, port = DEFAULT_PORT, bundles = resolve(ROOT, "target/demo"), embed = null,
   bundleUrl = "/bundles/bank-nl-web.opb", revalidateSeconds = 60, cookieKey = null, trustedKeys = null,
+  overlayUrl = "/bundles/bank-nl-web.opa", overlayRevalidateSeconds = 15,
   placements = "homepage", insecureCookie = true, collectAddress = DEMO_COLLECTOR, collectUrl = "/collect",
   originAddress = null,
 } = {}) {
@@ -39,6 +41,9 @@ export function edgeConfig({
     ? `(name = "BUNDLE", data = embed ${path(embed)})`
     : `(name = "BUNDLE_URL", text = ${JSON.stringify(bundleUrl)}),
     (name = "BUNDLE_REVALIDATE_SECONDS", text = "${revalidateSeconds}")`;
+  const overlay = overlayUrl ? `
+    (name = "OVERLAY_URL", text = ${JSON.stringify(overlayUrl)}),
+    (name = "OVERLAY_REVALIDATE_SECONDS", text = "${overlayRevalidateSeconds}"),` : "";
   return `# The edge worker in front of a static origin, on 127.0.0.1:${port}. Written by config.mjs.
 using Workerd = import "/workerd/workerd.capnp";
 
@@ -67,7 +72,7 @@ const edge :Workerd.Worker = (
   bindings = [
     ${text("COOKIE_KEY", cookieKey, "OPMAAT_COOKIE_KEY")},
     ${text("TRUSTED_KEYS", trustedKeys, "OPMAAT_TRUSTED_KEYS")},
-    ${bundle},
+    ${bundle},${overlay}
     (name = "PLACEMENTS", text = ${JSON.stringify(placements)}),
     (name = "INSECURE_COOKIE", text = "${insecureCookie}"),
     (name = "ORIGIN", service = "origin"),${collectAddress ? `

@@ -1,13 +1,13 @@
 // The local stand-in for the bank's web server, run by workerd beside the edge worker (see
 // config.capnp): serves www/ (the demo site), the built package under /pkg/ and the signed
-// bundle under /bundles/, from read-only disk services, with content types, ETags of the content
+// bundle and its availability overlay under /bundles/, from read-only disk services, with content types, ETags of the content
 // and 304s for conditional requests. The edge
 // worker in front of it is the same one that runs on the CDN.
 
 const TYPES = {
   html: "text/html; charset=utf-8", js: "text/javascript; charset=utf-8", mjs: "text/javascript; charset=utf-8",
   css: "text/css; charset=utf-8", json: "application/json; charset=utf-8", svg: "image/svg+xml",
-  png: "image/png", wasm: "application/wasm", opb: "application/octet-stream",
+  png: "image/png", wasm: "application/wasm", opb: "application/octet-stream", opa: "application/octet-stream",
 };
 
 export default {

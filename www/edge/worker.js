@@ -21,6 +21,10 @@
 //   BUNDLE                    the signed bundle embedded at deploy time (data), or else
 //   BUNDLE_URL                where the origin serves it (kept per isolate, revalidated every
 //                             BUNDLE_REVALIDATE_SECONDS, default 60; a new one is verified first)
+//   OVERLAY_URL               optional: where the origin serves the bundle's availability overlay
+//                             (live stock and pauses), revalidated the same way every
+//                             OVERLAY_REVALIDATE_SECONDS, default 15; a refused one leaves the one
+//                             in use, and a new bundle gets the overlay in use applied
 //   PLACEMENTS                comma-separated placements to decide (default "homepage")
 //   ORIGIN                    service binding to the origin (default: the request's own origin)
 //   COLLECT_URL               optional: where measurement events are posted (with analytics consent)
@@ -36,6 +40,7 @@ import {
 
 const DEFAULT_PLACEMENTS = "homepage";
 const DEFAULT_REVALIDATE_SECONDS = 60;
+const DEFAULT_OVERLAY_REVALIDATE_SECONDS = 15;
 /** Largest "not interested" form the worker reads. */
 const MAX_FORM_BYTES = 4096;
 /** What a personalised page varies by, for every cache on the way (User-Agent: the mobile fallback). */
@@ -51,6 +56,8 @@ const PIXEL = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAAB
 // Kept per isolate: the verified bundle, the cookie key.
 let bundle = null; // { engine, etag, lastModified, checkedAt }
 let refreshing = null;
+let overlay = null; // { bytes, etag, checkedAt }, once an overlay was fetched (bytes: the one in use)
+let refreshingOverlay = null;
 let noBundleSince = 0;
 let embeddedRefused = null;
 let keyFor = { secret: null, key: null };
@@ -115,7 +122,7 @@ async function personalise(request, page, env, ctx) {
   const profile = engine.profile(snapshot);
   try {
     for (const decision of engine.decideAllFor(profile, { placements, context, ledger, now })) {
-      for (const warning of decision.warnings) log("ledger_reset", null, { warning });
+      for (const warning of decision.warnings) log("decision_warning", null, { warning });
       for (const slot of decision.slots) {
         const { html, problems } = bannerHtml(slot, { origin: url.origin, allowed, returnTo: url.pathname + url.search, seen });
         for (const p of problems) log("creative_left_out", null, { problem: p });
@@ -290,6 +297,21 @@ async function readForm(request) {
  * whenever a fetch fails, the one in use stays. With none at all this throws: the page fails open.
  */
 async function currentEngine(env, ctx, origin, timing) {
+  const engine = await bundleEngine(env, ctx, origin, timing);
+  if (env.OVERLAY_URL) {
+    const overlayAge = 1000 * Number(env.OVERLAY_REVALIDATE_SECONDS ?? DEFAULT_OVERLAY_REVALIDATE_SECONDS);
+    if (!overlay || Date.now() - overlay.checkedAt >= overlayAge) {
+      const first = !overlay;
+      refreshingOverlay ??= refreshOverlay(env, origin).finally(() => { refreshingOverlay = null; });
+      ctx.waitUntil(refreshingOverlay.catch(() => {}));
+      // The isolate's first page waits for it: a sold-out deal is never shown for want of asking.
+      if (first) await refreshingOverlay;
+    }
+  }
+  return bundle?.engine ?? engine;
+}
+
+async function bundleEngine(env, ctx, origin, timing) {
   const trustedKeys = () => JSON.parse(env.TRUSTED_KEYS ?? "null");
   if (env.BUNDLE) {
     if (embeddedRefused) throw embeddedRefused; // it cannot change within the isolate
@@ -320,6 +342,26 @@ async function currentEngine(env, ctx, origin, timing) {
   return bundle.engine;
 }
 
+/** Fetches the availability overlay (revalidated with its ETag) and applies a new one. */
+async function refreshOverlay(env, origin) {
+  const headers = overlay?.etag ? { "if-none-match": overlay.etag } : {};
+  const url = new URL(env.OVERLAY_URL, origin);
+  const checked = (fields) => { overlay = { bytes: null, etag: null, ...overlay, ...fields, checkedAt: Date.now() }; };
+  try {
+    const response = await upstream(env).fetch(new Request(url, { headers }));
+    if (response.status === 304 && overlay) return checked({});
+    if (response.status === 404) return checked({ etag: null }); // none published: the catalogue's stock
+    if (!response.ok) throw Object.assign(new Error(`fetching ${url.pathname}: HTTP ${response.status}`), { code: "fetch_failed" });
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const applied = bundle.engine.applyOverlay(bytes);
+    checked({ bytes, etag: response.headers.get("etag") });
+    log("overlay_applied", null, { url: env.OVERLAY_URL, sequence: applied.sequence, expiresAt: applied.expiresAt });
+  } catch (error) {
+    checked({}); // the one in use stays; try again after the next interval
+    log("overlay_kept", error, { url: env.OVERLAY_URL });
+  }
+}
+
 async function refresh(env, origin, trustedKeys, timing) {
   const headers = {};
   if (bundle?.etag) headers["if-none-match"] = bundle.etag;
@@ -335,6 +377,13 @@ async function refresh(env, origin, trustedKeys, timing) {
     const bytes = new Uint8Array(await response.arrayBuffer());
     const started = performance.now();
     const engine = Engine.load(bytes, { trustedKeys: trustedKeys(), ...(bundle ? { minVersion: bundle.engine.version } : {}) });
+    if (overlay?.bytes) {
+      try {
+        engine.applyOverlay(overlay.bytes);
+      } catch (error) {
+        log("overlay_dropped", error, { version: engine.version }); // expired, or not for the new bundle's id
+      }
+    }
     timing.push(`opmaat-bundle;dur=${milliseconds(started)};desc="verify"`);
     const replaced = bundle?.engine;
     bundle = { engine, etag: response.headers.get("etag"), lastModified: response.headers.get("last-modified"), checkedAt: Date.now() };
