@@ -103,11 +103,13 @@ async function collect(req, res, eventsFile) {
  * The demo's campaign operations: signs `propositions` into a new overlay for the demo bundle.
  * Returns `{ ok, message }`: the CLI's own error message when it refuses the source.
  */
-export async function publishOverlay({ cli, key, bundleId, out }, propositions) {
+export async function publishOverlay({ cli, key, bundleId, out, issuedAt = null }, propositions) {
   const source = `${out}.json`;
   await writeFile(source, JSON.stringify({ bundle: bundleId, propositions }, null, 2) + "\n");
+  // `issuedAt` (tests, whose browser clock is set): an RFC 3339 time, and a sequence that still grows.
+  const at = issuedAt ? ["--issued-at", issuedAt()] : [];
   return new Promise((done) => {
-    execFile(cli, ["overlay", "build", source, "--key", key, "--out", out, "--ttl-minutes", String(OVERLAY_TTL_MINUTES)], (error, stdout, stderr) => {
+    execFile(cli, ["overlay", "build", source, "--key", key, "--out", out, "--ttl-minutes", String(OVERLAY_TTL_MINUTES), ...at], (error, stdout, stderr) => {
       done(error ? { ok: false, message: stderr.trim() || error.message } : { ok: true, message: stdout.trim() });
     });
   });
@@ -187,7 +189,8 @@ async function personaIndex(res, dir) {
 
 /**
  * The demo server; `bundles` is the folder with the signed bundle, `eventsFile` the JSON Lines
- * file; `ops` `{ cli, key, bundleId, out }` turns on /ops/overlay (the development key signs).
+ * file; `ops` `{ cli, key, bundleId, out, issuedAt? }` turns on /ops/overlay (the development key
+ * signs).
  */
 export function createDemoServer({ root = ROOT, bundles = join(ROOT, "target", "demo"), eventsFile = join(bundles, "events.jsonl"), ops = null } = {}) {
   const personas = join(root, "tests", "personas");

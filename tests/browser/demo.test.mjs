@@ -13,6 +13,7 @@ import { chromium } from "playwright-core";
 
 import { fixtures, keys, nativeDecision, personas, root } from "../personas.mjs";
 import { CHROMIUM_ARGS, launchChromium, serveDemo } from "./harness.mjs";
+import { publishOverlay } from "../../www/serve.mjs";
 
 const NOW = "2026-12-05T09:30:00Z";
 const DESKTOP = { width: 1280, height: 900 };
@@ -25,7 +26,11 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "opmaat-demo-"));
   copyFileSync(join(fixtures, "sample-a.opb"), join(dir, BUNDLE));
   writeFileSync(join(dir, "trusted-keys.json"), JSON.stringify({ [keys.a.keyId]: keys.a.publicKey }));
-  ({ server, base } = await serveDemo({ bundles: dir, eventsFile: join(dir, "events.jsonl") }));
+  // Campaign operations sign with the fixtures' key a, at the time the pages' clocks are set to.
+  const ops = { cli: join(root, "target/debug/opmaat"), key: join(fixtures, "a.key"), bundleId: "bank-nl-web", out: join(dir, "bank-nl-web.opa"), issuedAt: () => NOW };
+  ({ server, base } = await serveDemo({ bundles: dir, eventsFile: join(dir, "events.jsonl"), ops }));
+  // As the demo starts: the museum deal's stock as catalogued, published by operations.
+  assert.ok((await publishOverlay(ops, { rijksmuseum: { remaining: 500 } })).ok);
   mkdirSync(ARTIFACTS, { recursive: true });
   browser = await launchChromium();
 });
@@ -95,6 +100,30 @@ for (const persona of loggedIn) {
     await context.close();
   });
 }
+
+test("campaign operations sell the museum deal out while the page is open: gone at the next decision, the trace says sold_out", async () => {
+  const { context, errors } = await visitor();
+  const page = await open(context, "/overzicht/?persona=student");
+  assert.deepEqual(await shownOn(page, "overview"), ["student-13th-month", "rijksmuseum", "phishing-tips"]);
+  await page.click("text=Rijksmuseum-deal uitverkocht");
+  await page.waitForFunction(() => window.opmaatDemo.overlay !== null);
+  await page.waitForFunction(() => !document.querySelector('[data-opmaat-proposition="rijksmuseum"]'));
+  const shown = await shownOn(page, "overview");
+  assert.ok(!shown.includes("rijksmuseum"), shown.join());
+  const { decisions } = await page.evaluate(() => ({ decisions: window.opmaatDemo.decisions }));
+  const entry = decisions[0].trace.find((t) => t.proposition === "rijksmuseum");
+  assert.deepEqual([entry.rule, decisions[0].overlaySequence > 0], ["sold_out", true]);
+  await page.click(".why summary");
+  const why = await page.$$eval(".why .not-shown tr", (rows) => rows.map((r) => [...r.cells].slice(0, 3).map((c) => c.textContent).join("/")));
+  assert.ok(why.includes("rijksmuseum/select/sold_out"), why.join("\n"));
+  // A new page of the same visitor starts with the overlay in force; restocked, the deal is back.
+  const next = await open(context, "/overzicht/?persona=student");
+  assert.ok(!(await shownOn(next, "overview")).includes("rijksmuseum"));
+  await next.click("text=Alles weer beschikbaar");
+  await next.waitForFunction(() => document.querySelector('[data-opmaat-proposition="rijksmuseum"]'));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
 
 test("homepage, logged-off visitor: the banner the funnel chooses for this visitor's id", async () => {
   const { context, errors } = await visitor();

@@ -18,7 +18,7 @@ import { VISITOR_MAX_AGE_DAYS, cookieKey, encodeVisitor, visitorProfile } from "
 import { keys, nativeDecision, root } from "../personas.mjs";
 import { serveDemo } from "../browser/harness.mjs";
 import {
-  STEADY_VISITOR, TEST_COOKIE_KEY, cookiePayload, deletesVisitorCookie, edgeBundle, freePort, shownIn, signedVisitorCookie, startEdge,
+  STEADY_VISITOR, TEST_COOKIE_KEY, cookiePayload, deletesVisitorCookie, edgeBundle, edgeOverlay, freePort, shownIn, signedVisitorCookie, startEdge,
   visitorCookie,
 } from "./harness.mjs";
 
@@ -410,6 +410,53 @@ test("revalidated at the origin: a tampered bundle keeps the one in use, a newer
     writeFileSync(join(bundles, BUNDLE), goodBundle());
     for (let i = 0; i < 3; i++) assert.notEqual(shownIn(await (await home()).text())[0][1], "green-savings");
     await edge.waitForEvent((e) => e.opmaat === "bundle_kept" && e.code === "rollback");
+  } finally {
+    await edge.stop();
+  }
+});
+
+test("an availability overlay at the origin: the homepage stops showing a paused deal after the revalidation interval", async () => {
+  const bundles = bundlesDir(goodBundle());
+  const OVERLAY = join(bundles, "bank-nl-web.opa");
+  const INTERVAL_S = 1;
+  const edge = await startEdge({ bundles, trustedKeys: TRUSTED, overlayRevalidateSeconds: INTERVAL_S });
+  try {
+    const home = async () => shownIn(await (await get(edge, "/", { cookie: STEADY })).text());
+    // None published yet (404): the catalogue's own settings.
+    assert.deepEqual(await home(), [["homepage:1", "green-savings"]]);
+    edgeOverlay(OVERLAY, { "green-savings": { paused: "wrong interest rate in the text" } }, 1);
+    const published = Date.now();
+    let shown = await home();
+    while (shown[0]?.[1] === "green-savings" && Date.now() - published < 10_000) {
+      await new Promise((ok) => setTimeout(ok, 100));
+      shown = await home(); // the revalidation runs beside the request that finds it due
+    }
+    const took = Date.now() - published;
+    assert.notEqual(shown[0]?.[1], "green-savings", edge.logs.join("\n"));
+    assert.ok(took < 1000 * INTERVAL_S + 5000, `gone after ${took} ms`);
+    const applied = await edge.waitForEvent((e) => e.opmaat === "overlay_applied");
+    assert.equal(applied.sequence, 1);
+    // Unchanged at the origin: revalidated (304), not applied again.
+    await new Promise((ok) => setTimeout(ok, 1500 * INTERVAL_S));
+    for (let i = 0; i < 3; i++) assert.notEqual((await home())[0]?.[1], "green-savings");
+    assert.equal(edge.events().filter((e) => e.opmaat === "overlay_applied").length, 1);
+    // An older overlay is refused (rollback) and the one in use stays; a tampered one likewise.
+    edgeOverlay(OVERLAY, { "green-savings": { available: true } }, 0);
+    const rollback = (e) => e.opmaat === "overlay_kept" && e.code === "rollback";
+    for (let i = 0; i < 100 && !edge.events().some(rollback); i++) {
+      await new Promise((ok) => setTimeout(ok, 100));
+      await home(); // a request finds the revalidation due
+    }
+    assert.ok(edge.events().some(rollback), edge.logs.join("\n"));
+    assert.notEqual((await home())[0]?.[1], "green-savings");
+    // Lifted by the next overlay: back after the interval.
+    edgeOverlay(OVERLAY, { "green-savings": { available: true } }, 2);
+    let back = await home();
+    for (let i = 0; i < 100 && back[0]?.[1] !== "green-savings"; i++) {
+      await new Promise((ok) => setTimeout(ok, 100));
+      back = await home();
+    }
+    assert.deepEqual(back, [["homepage:1", "green-savings"]]);
   } finally {
     await edge.stop();
   }

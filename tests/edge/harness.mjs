@@ -33,6 +33,17 @@ export function edgeBundle(change = (catalogue) => catalogue) {
   return join(dir, "bank-nl-web.opb");
 }
 
+/**
+ * An availability overlay for the sample bundle with `propositions` (see `opmaat overlay build`),
+ * signed with the fixtures' key "a", issued now (workerd decides by the real clock) and valid an
+ * hour; written to `file`.
+ */
+export function edgeOverlay(file, propositions, sequence) {
+  const source = `${file}.json`;
+  writeFileSync(source, JSON.stringify({ bundle: "bank-nl-web", sequence, propositions }));
+  execFileSync(join(root, "target/debug/opmaat"), ["overlay", "build", source, "--key", join(fixtures, "a.key"), "--out", file]);
+}
+
 /** A loopback port nothing listens on (a free one, just closed again). */
 export async function freePort() {
   const server = createServer();
