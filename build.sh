@@ -25,7 +25,7 @@ EDGE_PORT=8787 # the port www/edge/config.capnp listens on
 # lower it whenever the engine shrinks.
 WASM_GZIP_BUDGET=238047
 
-FUZZ_TARGETS="bundle_decode catalogue_compile profile context ledger rfc3339 condition_ir regex_js"
+FUZZ_TARGETS="bundle_decode overlay catalogue_compile profile context ledger rfc3339 condition_ir regex_js"
 FUZZ_TEST_SECONDS=${OPMAAT_FUZZ_TEST_SECONDS:-10} # each target's run inside ./build.sh test
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -171,7 +171,7 @@ run_fuzzers() {
   say "fuzz: $FUZZ_TARGETS, ${seconds} s each"
   "$CLI" build www/catalogue.json --key "$FIXTURES/a.key" --out "$FIXTURES/fuzz-seed.opb" \
     --issued-at 2026-11-23T12:00:00Z > /dev/null
-  node fuzz/seeds.mjs "$FIXTURES/fuzz-seed.opb"
+  node fuzz/seeds.mjs "$FIXTURES/fuzz-seed.opb" "$FIXTURES/sold-out-a.opa" "$FIXTURES/paused-a.opa"
   (cd fuzz && cargo +nightly fuzz build -O)
   mkdir -p fuzz/artifacts
   for target in $FUZZ_TARGETS; do

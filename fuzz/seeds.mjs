@@ -1,9 +1,9 @@
 // Seed corpora for the fuzz targets, made from the project's own test data: the sample
 // catalogue, the personas' profiles, contexts and times, the GrowthBook suite's regexes, and the
-// payload of a bundle the CLI signed. Writes fuzz/corpus/<target>/ (not committed); seeds
+// payloads of a bundle and of availability overlays the CLI signed. Writes fuzz/corpus/<target>/ (not committed); seeds
 // already there are kept, and so is everything the fuzzer added.
 //
-//   node fuzz/seeds.mjs BUNDLE.opb
+//   node fuzz/seeds.mjs BUNDLE.opb [OVERLAY.opa…]
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -22,10 +22,14 @@ function seed(target, content) {
 
 const HEADER_LEN = 18;
 const SIGNATURE_LEN = 64;
-const bundlePath = process.argv[2];
+const [bundlePath, ...overlayPaths] = process.argv.slice(2);
 if (bundlePath) {
   const bundle = readFileSync(bundlePath);
   seed("bundle_decode", bundle.subarray(HEADER_LEN, bundle.length - SIGNATURE_LEN));
+}
+for (const path of overlayPaths) {
+  const overlay = readFileSync(path);
+  seed("overlay", overlay.subarray(HEADER_LEN, overlay.length - SIGNATURE_LEN));
 }
 
 const catalogue = readFileSync(join(root, "www", "catalogue.json"), "utf8");

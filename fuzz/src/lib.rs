@@ -26,15 +26,32 @@ pub fn trusted() -> &'static TrustedKeys {
     })
 }
 
-/// The sample catalogue (`www/catalogue.json`), compiled, signed with the test key and loaded.
+/// The sample catalogue (`www/catalogue.json`), compiled and signed with the test key.
+pub fn sample_bundle() -> &'static [u8] {
+    static BUNDLE: OnceLock<Vec<u8>> = OnceLock::new();
+    BUNDLE.get_or_init(|| {
+        let json = include_str!("../../www/catalogue.json");
+        let payload = opmaat::bundle::compile::compile_json(json, NOW).expect("the sample compiles");
+        opmaat::bundle::envelope::seal(&payload, test_key()).expect("the sample seals")
+    })
+}
+
+/// The sample bundle, loaded.
 pub fn sample_engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let json = include_str!("../../www/catalogue.json");
-        let payload = opmaat::bundle::compile::compile_json(json, NOW).expect("the sample compiles");
-        let bytes = opmaat::bundle::envelope::seal(&payload, test_key()).expect("the sample seals");
         let options = LoadOptions { trusted_keys: trusted(), now: NOW, min_version: None };
-        Engine::load(&bytes, &options).expect("the sample loads")
+        Engine::load(sample_bundle(), &options).expect("the sample loads")
+    })
+}
+
+/// A logged-in customer with every consent who is eligible for the sample's loyalty deal.
+pub fn customer() -> &'static Profile {
+    static CUSTOMER: OnceLock<Profile> = OnceLock::new();
+    CUSTOMER.get_or_init(|| {
+        let json = r#"{"id": "p-fuzz-01", "attributes": {"age": 30, "holdings": ["payment_account", "debit_card"]},
+            "propensities": {"loyalty": 0.2}, "consent": {"personalisation": true, "marketing": true, "analytics": true}}"#;
+        Profile::parse(json).expect("the customer parses")
     })
 }
 
