@@ -13,8 +13,8 @@ use std::fmt;
 pub enum Error {
     /// The bytes do not start with the magic of what was expected (a bundle's `OPMB`, an
     /// availability overlay's `OPMA`): not that kind of opmaat document at all.
-    #[error("not an opmaat {what}: the first bytes are {found:02x?}, expected {expected:02x?} ({})", String::from_utf8_lossy(expected))]
-    BadMagic { what: &'static str, found: Vec<u8>, expected: [u8; 4] },
+    #[error("not an opmaat {what}: the first bytes are {found:02x?}, expected \"{expected}\"")]
+    BadMagic { what: &'static str, found: Vec<u8>, expected: &'static str },
 
     /// The envelope's format version is one this build cannot read.
     #[error("{what} format version {found} is not supported (this build reads version {supported}); update opmaat or rebuild the {what}")]

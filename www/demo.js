@@ -3,7 +3,8 @@
 // for the page's placements, `renderSlots`, a `Beacon` to the collector — and what only a demo
 // needs: a persona switcher (the personas the tests decide for), a "why this offer?" panel
 // made from the decision's trace, and campaign operations' buttons that publish a new
-// availability overlay (the museum deal sold out, Spaar Spektakel paused) while the page is open.
+// availability overlay (the museum deal sold out, Green Savings paused: the edge homepage's banner
+// too, once the worker revalidates) while the page is open.
 //
 // What happened is kept in `window.opmaatDemo` for the curious reader's console and for the
 // end-to-end tests: the errors reported, the context and profile decided with, the decisions.
@@ -17,7 +18,7 @@ const OPS_URL = "/ops/overlay";
 const OPERATIONS = [
   { label: "Rijksmuseum-deal uitverkocht", propositions: { rijksmuseum: { soldOut: true } } },
   { label: "Nog 3 museumkaarten", propositions: { rijksmuseum: { remaining: 3 } } },
-  { label: "Spaar Spektakel pauzeren", propositions: { rijksmuseum: { remaining: 500 }, "spaar-spektakel": { paused: "Storing bij de partner" } } },
+  { label: "Groen Sparen pauzeren", propositions: { rijksmuseum: { remaining: 500 }, "green-savings": { paused: "Verkeerde rente in de tekst" } } },
   { label: "Alles weer beschikbaar", propositions: { rijksmuseum: { remaining: 500 } } },
 ];
 const TRUSTED_KEYS_URL = "/bundles/trusted-keys.json";

@@ -34,13 +34,15 @@ pub struct Format {
     /// For error messages: "bundle", "availability overlay".
     pub what: &'static str,
     pub magic: [u8; 4],
+    /// The magic as text, for error messages.
+    pub magic_text: &'static str,
     pub version: u16,
     /// The largest such document, envelope included.
     pub max_bytes: usize,
 }
 
 /// A bundle's envelope.
-pub const BUNDLE: Format = Format { what: "bundle", magic: MAGIC, version: FORMAT_VERSION, max_bytes: MAX_BUNDLE_BYTES };
+pub const BUNDLE: Format = Format { what: "bundle", magic: MAGIC, magic_text: "OPMB", version: FORMAT_VERSION, max_bytes: MAX_BUNDLE_BYTES };
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 18;
 /// Bytes of the signature after the payload.
@@ -66,7 +68,7 @@ pub fn read_header_of(format: &Format, bytes: &[u8]) -> Result<Header> {
     }
     let prefix = bytes.get(..format.magic.len()).unwrap_or(bytes);
     if !format.magic.starts_with(prefix) {
-        return Err(Error::BadMagic { what: format.what, found: prefix.to_vec(), expected: format.magic });
+        return Err(Error::BadMagic { what: format.what, found: prefix.to_vec(), expected: format.magic_text });
     }
     let truncated = || {
         Error::malformed(format!(
@@ -106,7 +108,7 @@ pub fn open_as<'b>(format: &Format, bytes: &'b [u8], trusted: &TrustedKeys) -> R
     })?;
     let payload_len = header.payload_len as usize;
     if payload_len > format.max_bytes {
-        return Err(Error::too_large(format_args!("{} payload", format.what), format.max_bytes as u64, payload_len as u64));
+        return Err(Error::too_large(format.what, format.max_bytes as u64, payload_len as u64));
     }
     let signed_len = HEADER_LEN + payload_len;
     let total = signed_len + SIGNATURE_LEN;

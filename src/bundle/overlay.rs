@@ -44,6 +44,7 @@ pub const OVERLAY_FORMAT_VERSION: u16 = 1;
 pub const OVERLAY: Format = Format {
     what: "availability overlay",
     magic: OVERLAY_MAGIC,
+    magic_text: "OPMA",
     version: OVERLAY_FORMAT_VERSION,
     max_bytes: MAX_OVERLAY_BYTES,
 };
@@ -143,8 +144,7 @@ impl Overlay {
 }
 
 /// An applied overlay, as hosts see it (times in RFC 3339).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub bundle_id: String,
     pub sequence: u64,

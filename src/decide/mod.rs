@@ -5,7 +5,8 @@
 //! is a function in a file of its own, handing the next a [`prioritise::Funnel`]; the names of stages and rules are in
 //! [`rules`]:
 //!
-//! 1. [`select::select`]: audience, channel, validity window, consent, holdout, eligibility,
+//! 1. [`select::select`]: audience, channel, validity window, pauses and sold-out stock (the
+//!    [availability overlay](crate::bundle::overlay) in force), consent, holdout, eligibility,
 //!    applicability, suitability, then the contact policies ([`policy`]), a treatment and a
 //!    creative for the locale and screen;
 //! 2. [`prioritise::prioritise_all`]: `priority = P × C × V × L`, every part kept;

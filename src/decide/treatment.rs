@@ -183,6 +183,22 @@ mod tests {
         assert!(probability > 0.0 && probability < 1.0);
     }
 
+    /// The README says what `bandit_shows_the_highest_mean` checks; should the behaviour change,
+    /// this fails until the README says the new truth.
+    #[test]
+    fn the_readme_says_how_bandits_choose() {
+        let readme = include_str!("../../README.md").split_whitespace().collect::<Vec<_>>().join(" ");
+        for statement in [
+            "`bandit` propositions draw their treatment by Thompson sampling for every profile with an id",
+            "without an id they show the treatment with the highest Beta mean",
+        ] {
+            assert!(readme.contains(statement), "the README no longer says {statement:?}");
+        }
+        for stale in ["until Thompson sampling arrives"] {
+            assert!(!readme.contains(stale), "the README still says {stale:?}");
+        }
+    }
+
     #[test]
     fn creatives_follow_the_locale_chain_and_the_screen() {
         let t = treatment("a", 1.0, 1.0, 1.0, &[("nl", FormFactor::Large), ("en", FormFactor::Large), ("nl", FormFactor::Compact)]);

@@ -352,6 +352,20 @@ impl From<PlainObject> for JsValue {
     }
 }
 
+/// An applied overlay's summary as the JS object `OverlaySummary` (built here: no serialiser
+/// for one small object).
+pub fn overlay_summary(summary: &crate::bundle::overlay::Summary) -> JsValue {
+    let object = PlainObject::new();
+    object.set("bundleId", &JsValue::from_str(&summary.bundle_id));
+    object.set("sequence", &JsValue::from_f64(summary.sequence as f64));
+    object.set("issuedAt", &JsValue::from_str(&summary.issued_at));
+    object.set("notBefore", &JsValue::from_str(&summary.not_before));
+    object.set("expiresAt", &JsValue::from_str(&summary.expires_at));
+    object.set("propositions", &JsValue::from_f64(f64::from(summary.propositions)));
+    object.set("unknownPropositions", &string_array(summary.unknown_propositions.iter().map(String::as_str)));
+    object.into()
+}
+
 /// Key id → base64 key pairs as a JS object, the form [`key_map`] reads.
 pub fn key_map_object(pairs: &[(String, String)]) -> JsValue {
     let object = PlainObject::new();

@@ -186,6 +186,11 @@ export interface OverlayOptions {
   now?: Date | number | string;
 }
 
+/** `options` may be left out: the overlay is checked by the host's clock. */
+export interface Engine {
+  applyOverlay(bytes: Uint8Array | ArrayBuffer, options?: OverlayOptions): OverlaySummary;
+}
+
 /** The availability overlay in use (`engine.applyOverlay`, `engine.overlay`). */
 export interface OverlaySummary {
   bundleId: string;
@@ -347,18 +352,15 @@ impl Engine {
                 true => convert::clock(),
                 false => Fields::new(&options, "options", OVERLAY_KEYS, "{ now }")?.time("now")?,
             };
-            convert::to_js(&self.inner.apply_overlay(&bytes, now)?.summary())
+            Ok(convert::overlay_summary(&self.inner.apply_overlay(&bytes, now)?.summary()))
         };
         run().map_err(|e: Error| js_error(&e))
     }
 
     /// The availability overlay in use, or null.
     #[wasm_bindgen(getter, unchecked_return_type = "OverlaySummary | null")]
-    pub fn overlay(&self) -> Result<JsValue, JsValue> {
-        match self.inner.overlay() {
-            Some(o) => convert::to_js(&o.summary()).map_err(|e| js_error(&e)),
-            None => Ok(JsValue::NULL),
-        }
+    pub fn overlay(&self) -> JsValue {
+        self.inner.overlay().map_or(JsValue::NULL, |o| convert::overlay_summary(&o.summary()))
     }
 
     /// Checks a profile snapshot once (pseudonymity, limits, signature) and keeps it in Wasm,

@@ -1,7 +1,7 @@
 // A typed use of the package, checked by `tsc --noEmit` in ./build.sh test: the declarations
 // must describe every input and output precisely enough for this to compile, and no further.
 import { start } from "opmaat/start";
-import { Beacon, Engine, formFactorFor, renderSlots, type Decision, type ErrorCode, type OpmaatError, type Recorded, type TraceRule } from "opmaat";
+import { Beacon, Engine, formFactorFor, renderSlots, type Decision, type ErrorCode, type OpmaatError, type OverlaySummary, type Recorded, type TraceRule } from "opmaat";
 
 declare const bundle: ArrayBuffer;
 declare const snapshot: Record<string, unknown>;
@@ -48,11 +48,26 @@ const screen: "small" | "large" = formFactorFor({ innerWidth: 390 });
 const rendered: { shown: string[]; problems: string[] } = renderSlots(decision, document, { engine, profile, beacon: new Beacon({ url: "/collect" }) });
 void [hosts, screen, rendered];
 
-const started = await start({ bundleUrl: "/bundles/bank-nl-web.opb", trustedKeys: {}, onError: (e) => console.warn(e.code) });
+declare const overlayBytes: Uint8Array;
+const applied: OverlaySummary = engine.applyOverlay(overlayBytes, { now: "2026-12-05T09:30:00Z" });
+const inUse: OverlaySummary | null = engine.overlay;
+const appliedNow: number = engine.applyOverlay(overlayBytes).sequence;
+const sequence: number | undefined = decision.overlaySequence;
+const left: number | undefined = decision.slots[0].loyalty?.remaining;
+const soldOut: TraceRule = "sold_out";
+const otherBundle: ErrorCode = "wrong_bundle";
+void [applied.sequence, appliedNow, applied.unknownPropositions, inUse, sequence, left, soldOut, otherBundle];
+
+const started = await start({
+  bundleUrl: "/bundles/bank-nl-web.opb", trustedKeys: {}, onError: (e) => console.warn(e.code),
+  overlayUrl: "/bundles/bank-nl-web.opa", overlayRevalidateSeconds: 30, onOverlay: (o: OverlaySummary) => console.info(o.sequence),
+});
 if (started) {
   const fromLastGood: boolean = started.fromLastGood;
   const v: number = started.engine.version;
-  void [fromLastGood, v];
+  const fresh: Promise<OverlaySummary | null> = started.refreshOverlay();
+  started.stop();
+  void [fromLastGood, v, fresh];
 }
 
 try {
