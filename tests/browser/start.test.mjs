@@ -59,6 +59,59 @@ test("a good bundle is used and kept; a bad one falls back to it, with the reaso
   copyFileSync(join(fixtures, "sample-a.opb"), join(dir, "bank.opb"));
 });
 
+test("the availability overlay: applied at start, revalidated while the page is open, kept for when the network is down", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.clock.setFixedTime(new Date("2026-12-05T09:30:00Z")); // inside the fixtures' overlays' window
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  copyFileSync(join(fixtures, "sold-out-a.opa"), join(dir, "bank.opa"));
+  await page.goto(`${base}/bundles/page.html`);
+  const first = await page.evaluate(async ({ trustedKeys }) => {
+    const { start } = await import("/pkg/start.js");
+    window.heard = [];
+    window.errors = [];
+    window.started = await start({
+      bundleUrl: "/bundles/bank.opb", trustedKeys, loadOptions: { now: "2026-12-05T09:30:00Z" }, onError: (e) => window.errors.push(e.code),
+      overlayUrl: "/bundles/bank.opa", overlayRevalidateSeconds: 0.2, onOverlay: (o) => window.heard.push(o.sequence),
+    });
+    return { sequence: window.started.engine.overlay.sequence, heard: [...window.heard] };
+  }, { trustedKeys });
+  assert.deepEqual(first, { sequence: 2, heard: [2] });
+  // Unchanged: revalidated, not applied again. Then a new one while the page is open.
+  await new Promise((ok) => setTimeout(ok, 700));
+  assert.deepEqual(await page.evaluate(() => window.heard), [2]);
+  copyFileSync(join(fixtures, "paused-a.opa"), join(dir, "bank.opa"));
+  await page.waitForFunction(() => window.heard.length === 2);
+  const decided = await page.evaluate(() => {
+    const d = window.started.engine.decide({ placement: "overview", profile: { id: "p-student-01", attributes: { holdings: ["debit_card"] },
+      consent: { personalisation: true, marketing: true } }, now: "2026-12-05T09:30:00Z", trace: true });
+    return { heard: window.heard, rule: d.trace.find((t) => t.proposition === "rijksmuseum").rule, sequence: d.overlaySequence };
+  });
+  assert.deepEqual(decided, { heard: [2, 3], rule: "paused", sequence: 3 });
+  // An older one is refused (reported), the one in use stays; none published (404) is no error.
+  copyFileSync(join(fixtures, "sold-out-a.opa"), join(dir, "bank.opa"));
+  await page.waitForFunction(() => window.errors.includes("rollback"));
+  rmSync(join(dir, "bank.opa"));
+  await new Promise((ok) => setTimeout(ok, 500));
+  assert.deepEqual(await page.evaluate(() => ({ errors: window.errors.filter((c) => c !== "rollback"), sequence: window.started.engine.overlay.sequence })),
+    { errors: [], sequence: 3 });
+  await page.evaluate(() => window.started.stop());
+  // The next page, offline for the overlay: the one this device applied last.
+  await page.route("**/bank.opa", (route) => route.abort());
+  await page.reload();
+  const offline = await page.evaluate(async ({ trustedKeys }) => {
+    const { start } = await import("/pkg/start.js");
+    const errors = [];
+    const started = await start({ bundleUrl: "/bundles/bank.opb", trustedKeys, loadOptions: { now: "2026-12-05T09:30:00Z" }, onError: (e) => errors.push(e.code), overlayUrl: "/bundles/bank.opa" });
+    started.stop();
+    return { sequence: started.engine.overlay?.sequence, errors };
+  }, { trustedKeys });
+  assert.deepEqual(offline, { sequence: 3, errors: ["fetch_failed"] });
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+});
+
 test("without a last good bundle a bad one leaves nothing to use", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
