@@ -12,7 +12,7 @@ use opmaat_fuzz::{decide_everywhere, test_key, trusted, NOW};
 fuzz_target!(|payload: &[u8]| {
     let Ok(bytes) = seal_raw(payload, test_key()) else { return };
     // Decide inside the bundle's own window, so that loading goes past the validity checks.
-    let now = decode(payload).map(|p| p.not_before).unwrap_or(NOW);
+    let now = decode::<opmaat::bundle::Payload>(payload).map(|p| p.not_before).unwrap_or(NOW);
     let options = LoadOptions { trusted_keys: trusted(), now, min_version: None };
     if let Ok(engine) = Engine::load(&bytes, &options) {
         decide_everywhere(&engine, &Profile::anonymous(), &Context::default(), None, now);

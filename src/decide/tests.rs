@@ -39,7 +39,7 @@ pub(crate) fn decide_json(engine: &Engine, placement: &str, profile: Value, cont
 }
 
 /// The student persona's profile, with all consent.
-fn student() -> Value {
+pub(crate) fn student() -> Value {
     json!({
         "id": "p-student-01",
         "attributes": {"age": 21, "segments": ["student"], "holdings": ["payment_account", "debit_card"], "app_user": true},

@@ -7,7 +7,7 @@ use crate::bundle::envelope::{seal, seal_as, seal_raw_as};
 use crate::bundle::model::Reward;
 use crate::bundle::tests::{dev_key, sample_payload};
 use crate::bundle::{LoadOptions, Payload};
-use crate::decide::tests::{at, decide_json, engine_for, NOW};
+use crate::decide::tests::{at, decide_json, engine_for, student, NOW};
 use crate::decide::{Decision, Rule, Stage, OVERLAY_EXPIRED, OVERLAY_NOT_YET_VALID};
 use crate::Engine;
 
@@ -21,16 +21,7 @@ fn museum(state: Value, sequence: u64) -> Value {
     json!({"bundle": "bank-nl-web", "sequence": sequence, "propositions": {"rijksmuseum": state}})
 }
 
-/// The student persona, who sees the museum deal on the overview.
-fn student() -> Value {
-    json!({
-        "id": "p-student-01",
-        "attributes": {"age": 21, "segments": ["student"], "holdings": ["payment_account", "debit_card"], "app_user": true},
-        "propensities": {"student_credit": 0.35, "savings": 0.05, "cards": 0.10, "loyalty": 0.08},
-        "consent": {"personalisation": true, "marketing": true, "analytics": true}
-    })
-}
-
+/// The student persona's overview, where the museum deal is shown.
 fn overview(engine: &Engine, now: &str) -> Decision {
     decide_json(engine, "overview", student(), json!({"page": "/overzicht"}), now).unwrap()
 }
