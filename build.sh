@@ -76,6 +76,12 @@ build() {
   cp target/wasm-bindgen/opmaat.js target/wasm-bindgen/opmaat.d.ts target/wasm-bindgen/opmaat_bg.wasm.d.ts pkg/
   node_modules/.bin/wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int \
     target/wasm-bindgen/opmaat_bg.wasm -o pkg/opmaat_bg.wasm
+  # For app webviews loaded from file://, where module scripts are refused: the webview entry as
+  # one classic script (window.opmaat), and the Wasm as base64 in another (window.opmaatWasm).
+  node_modules/.bin/esbuild pkg/webview.js --bundle --format=iife --global-name=opmaat --target=es2020 \
+    --log-override:empty-import-meta=silent --log-level=warning --outfile=pkg/webview.global.js
+  node -e 'const fs=require("fs");fs.writeFileSync(process.argv[2],"// The opmaat engine (opmaat_bg.wasm) as base64, for webviews that cannot fetch it.\nglobalThis.opmaatWasm = \""+fs.readFileSync(process.argv[1]).toString("base64")+"\";\n")' \
+    pkg/opmaat_bg.wasm pkg/opmaat_bg.wasm.js
   local raw gz br
   raw=$(stat -c %s pkg/opmaat_bg.wasm)
   gz=$(gzip -9 -c pkg/opmaat_bg.wasm | wc -c)
@@ -197,6 +203,16 @@ demo() {
   "$CLI" build www/catalogue.json --key target/demo/dev-signing.key --out target/demo/bank-nl-web.opb
   awk '/^key id:/ {id=$3} /^public key:/ {pk=$3} END {printf "{\"%s\":\"%s\"}\n", id, pk}' \
     target/demo/dev-signing.keygen > target/demo/trusted-keys.json
+  # The app demo (www/app/): the bank's development profile key and the app's customer (the
+  # pensioner persona), signed with it, as the bank's servers would hand them to the app.
+  if [ ! -f target/demo/dev-bank.key ]; then
+    "$CLI" keygen --out target/demo/dev-bank.key > target/demo/dev-bank.keygen
+  fi
+  awk '/^key id:/ {id=$3} /^public key:/ {pk=$3} END {printf "{\"%s\":\"%s\"}\n", id, pk}' \
+    target/demo/dev-bank.keygen > target/demo/profile-keys.json
+  node -e 'process.stdout.write(JSON.stringify(JSON.parse(require("fs").readFileSync("tests/personas/pensioner.json","utf8")).profile))' \
+    > target/demo/app-profile.json
+  "$CLI" sign-profile target/demo/app-profile.json --key target/demo/dev-bank.key --out target/demo/app-profile.signed.json
   # The edge worker in workerd, in front of the same site: the homepage decided before it leaves
   # the "CDN". Its cookie key is a random development key made here, never a real one.
   if [ ! -f target/demo/dev-cookie-key ]; then

@@ -286,6 +286,7 @@ function recoveringOnce(bindings) {
     record(ledger, event) { return callOn(this, (e) => e.record(ledger, event)); }
     recordFor(profile, ledger, event) { return withProfile(this, profile, (e, p) => e.recordFor(p, ledger, event)); }
     fitLedger(ledger, maxLength) { return callOn(this, (e) => e.fitLedger(ledger, maxLength)); }
+    mergeLedgers(a, b) { return callOn(this, (e) => e.mergeLedgers(a, b)); }
 
     /** Frees the engine's memory in Wasm; using it afterwards is an `invalid_argument` error. */
     free() {

@@ -21,6 +21,20 @@ export interface RenderOptions {
   store?: LedgerStore;
   beacon?: Beacon;
   labels?: { notInterested?: string };
+  /** Told of every response recorded, after the store has the updated ledger (the webview hands it to the app). */
+  onResponse?: (response: RecordedResponse) => void;
+}
+
+/** A response as `renderSlots` recorded it. */
+export interface RecordedResponse {
+  event: "impression" | "click" | "dismiss";
+  token: string;
+  proposition: string;
+  recorded: "added" | "duplicate" | "stale";
+  /** The ledger after it. */
+  ledger: string;
+  /** For the collector; empty without analytics consent. */
+  measurement: import("./beacon.js").MeasurementEvent[];
 }
 
 /** "small" or "large" from the viewport's width (for the decision's context.formFactor). */

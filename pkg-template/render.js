@@ -44,17 +44,18 @@ export function localStorageLedger(key = "opmaat.ledger") {
  * slot of the placement first gets its default content back.
  * @returns {{ shown: string[], problems: string[] }} the propositions rendered, and anything left out.
  */
-export function renderSlots(decision, root, { engine, profile, store = localStorageLedger(), beacon, labels = {} } = {}) {
+export function renderSlots(decision, root, { engine, profile, store = localStorageLedger(), beacon, labels = {}, onResponse } = {}) {
   if (!engine) throw new TypeError("renderSlots: options.engine is required (it records the responses)");
   const allowed = new Set(engine.allowedLinkHosts.map((h) => h.toLowerCase()));
   const shown = [];
   const problems = [];
-  const respond = (event, token) => {
+  const respond = (event, token, proposition) => {
     try {
       const options = { event, token };
       const result = profile ? engine.recordFor(profile, store.get(), options) : engine.record(store.get(), options);
       store.set(result.ledger);
       beacon?.send(result.measurement);
+      onResponse?.({ event, token, proposition, recorded: result.recorded, ledger: result.ledger, measurement: result.measurement });
     } catch (e) {
       problems.push(`recording ${event}: ${e.code ?? ""} ${e.message}`);
     }
@@ -64,7 +65,7 @@ export function renderSlots(decision, root, { engine, profile, store = localStor
         for (const entry of entries) {
           if (entry.intersectionRatio >= VISIBLE_SHARE) {
             observer.unobserve(entry.target);
-            respond("impression", entry.target.dataset.opmaatToken);
+            respond("impression", entry.target.dataset.opmaatToken, entry.target.parentElement?.getAttribute("data-opmaat-proposition") ?? undefined);
           }
         }
       }, { threshold: VISIBLE_SHARE })
@@ -85,9 +86,9 @@ export function renderSlots(decision, root, { engine, profile, store = localStor
     }
     defaultsOf.set(element, [...element.childNodes].map((n) => n.cloneNode(true)));
     const banner = bannerFor(slot, allowed, problems, labels);
-    banner.querySelector(".opmaat-cta")?.addEventListener("click", () => respond("click", slot.token));
+    banner.querySelector(".opmaat-cta")?.addEventListener("click", () => respond("click", slot.token, slot.proposition));
     banner.querySelector(".opmaat-dismiss").addEventListener("click", () => {
-      respond("dismiss", slot.token);
+      respond("dismiss", slot.token, slot.proposition);
       observer?.unobserve(banner);
       restoreDefault(element);
     });

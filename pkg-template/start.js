@@ -12,9 +12,9 @@
 // applied is kept in localStorage for the next page when the network is down. A 404 means none
 // is published: not an error. A refused overlay leaves the one in use (and `onError` hears why).
 
+import { fromBase64, keepLastGood, readLastGood, toBase64 } from "./lastgood.js";
+
 const LAST_GOOD_KEY = "opmaat.bundle";
-/** Largest bundle kept in localStorage as the last good one (base64 grows it by a third). */
-const MAX_KEPT_BYTES = 2 * 1024 * 1024;
 /** How often an open page asks for a new availability overlay, by default. */
 const DEFAULT_OVERLAY_REVALIDATE_SECONDS = 60;
 
@@ -66,25 +66,6 @@ async function startEngine({ bundleUrl, trustedKeys, onError, storageKey, loadOp
   }
 }
 
-function readLastGood(key) {
-  try {
-    const stored = JSON.parse(localStorage.getItem(key) ?? "null");
-    if (!stored || typeof stored.bundle !== "string") return null;
-    return { version: stored.version, bytes: Uint8Array.from(atob(stored.bundle), (c) => c.charCodeAt(0)) };
-  } catch {
-    return null;
-  }
-}
-
-function keepLastGood(key, bytes, version) {
-  if (bytes.length > MAX_KEPT_BYTES) return;
-  try {
-    localStorage.setItem(key, JSON.stringify({ version, bundle: base64(bytes) }));
-  } catch {
-    // Storage full or disabled: the page works, only without a fallback.
-  }
-}
-
 /**
  * Applies the availability overlay at `overlayUrl` to `engine` now and every
  * `overlayRevalidateSeconds` after; returns `refreshOverlay()` (fetch and apply now: the summary of
@@ -119,7 +100,7 @@ async function followOverlay(engine, { overlayUrl, overlayRevalidateSeconds, onO
       if (response.status === 404) return null; // none published
       if (!response.ok) throw Object.assign(new Error(`fetching ${overlayUrl}: HTTP ${response.status}`), { code: "fetch_failed" });
       const bytes = new Uint8Array(await response.arrayBuffer());
-      const encoded = base64(bytes);
+      const encoded = toBase64(bytes);
       if (encoded === applied) return null; // revalidated: nothing new
       return apply(bytes, encoded, false);
     } catch (e) {
@@ -134,7 +115,7 @@ async function followOverlay(engine, { overlayUrl, overlayRevalidateSeconds, onO
     const kept = readStored(key);
     if (kept) {
       try {
-        apply(Uint8Array.from(atob(kept), (c) => c.charCodeAt(0)), kept, true);
+        apply(fromBase64(kept), kept, true);
       } catch {
         // Expired or for another bundle: the catalogue's own stock applies.
       }
@@ -157,10 +138,4 @@ function readStored(key) {
   } catch {
     return null;
   }
-}
-
-function base64(bytes) {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }

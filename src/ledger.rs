@@ -728,6 +728,30 @@ mod properties {
         }
 
         #[test]
+        fn duplicate_customer_records_merge_to_one_memory(events in events(), copies in prop::collection::vec(prop::collection::vec(any::<bool>(), 24), 2..5)) {
+            // One person under several records (the seeds' four gifts): each record saw some of
+            // the person's events, together all of them. Merged, every event counts once: the
+            // memory is the one a single record of everything would hold.
+            let records: Vec<Ledger> = copies
+                .iter()
+                .enumerate()
+                .map(|(i, keep)| {
+                    let seen: Vec<_> = events.iter().enumerate().filter(|&(j, _)| j % copies.len() == i || keep[j]).map(|(_, e)| *e).collect();
+                    ledger_of(&seen)
+                })
+                .collect();
+            let mut one = Ledger::new("bank-nl-web");
+            for record in &records {
+                one.merge(record);
+            }
+            prop_assert_eq!(facts(&one), facts(&ledger_of(&events)));
+            for entry in one.entries() {
+                let conversions = entry.events.iter().filter(|e| e.kind == EventKind::Convert).count();
+                prop_assert!(conversions <= 1, "a conversion counted {} times", conversions);
+            }
+        }
+
+        #[test]
         fn recording_twice_is_recording_once(events in events()) {
             let once = ledger_of(&events);
             let twice = ledger_of(&[events.clone(), events].concat());

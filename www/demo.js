@@ -100,6 +100,13 @@ export async function runPage({ placements, audience }) {
     const previous = profile;
     profile = engine.profile(snapshot);
     const store = opmaat.localStorageLedger(`opmaat.ledger.${persona.file}`);
+    // Logged in: what this device's logged-off visitor told the homepage is the customer's
+    // too (a banner dismissed there stays dismissed here). One memory, no event counted twice.
+    if (audience === "logged_in") {
+      const visitor = personas.filter((p) => !offered.includes(p)).map((p) => localStorage.getItem(`opmaat.ledger.${p.file}`) ?? undefined);
+      const merged = visitor.reduce((ledger, theirs) => (theirs ? engine.mergeLedgers(ledger, theirs) : ledger), store.get());
+      if (merged !== undefined && merged !== store.get()) store.set(merged);
+    }
     const visit = persona.decisions.find((d) => placements.includes(d.placement))?.context ?? {};
     const context = {
       page: location.pathname.replace(/(.)\/$/, "$1"),

@@ -178,7 +178,10 @@ export type ErrorCode =
   /** Thrown by the package's host entries when a call trapped; the next call runs on a fresh instance. */
   | "engine_trapped"
   /** Reported by start.js: no WebAssembly (or the engine could not start), the bundle could not be fetched. */
-  | "no_webassembly" | "fetch_failed";
+  | "no_webassembly" | "fetch_failed"
+  /** Reported by the webview entry: no app around the page, a malformed bridge message, a message
+   * before a successful init, no bundle handed in or kept, a slot left out when rendering. */
+  | "no_bridge" | "bad_message" | "not_ready" | "no_bundle" | "render";
 
 /** Options of `engine.applyOverlay`. */
 export interface OverlayOptions {
@@ -448,6 +451,25 @@ impl Engine {
             // Saturates on 32-bit Wasm: no string is longer than memory anyway.
             ledger.fit(usize::try_from(max_length).unwrap_or(usize::MAX));
             Ok(ledger.serialise())
+        };
+        run().map_err(|e: Error| js_error(&e))
+    }
+
+    /// One customer, one memory: the union of two ledger strings of this catalogue (the
+    /// webview's and the app's; a logged-off visitor's and the customer's after logging in).
+    /// No event counts twice: an event both hold is one event. A string that cannot be read, or
+    /// belongs to another catalogue, adds nothing.
+    #[wasm_bindgen(js_name = mergeLedgers)]
+    pub fn merge_ledgers(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] a: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] b: JsValue,
+    ) -> Result<String, JsValue> {
+        let run = || {
+            let (mut merged, _) = self.ledger(&a)?;
+            let (theirs, _) = self.ledger(&b)?;
+            merged.merge(&theirs);
+            Ok(merged.serialise())
         };
         run().map_err(|e: Error| js_error(&e))
     }

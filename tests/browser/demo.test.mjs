@@ -6,6 +6,7 @@
 // go to test-artifacts/ (not committed).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -164,6 +165,32 @@ test("not interested: the banner goes, and after a reload it stays gone", async 
   await context.close();
 });
 
+test("logging in keeps what the visitor said on the homepage: a banner dismissed there stays dismissed in the overview", async () => {
+  const { context, errors } = await visitor();
+  // A visitor outside the 2% holdout group, so that the homepage shows them green savings.
+  await context.addInitScript(() => {
+    try {
+      localStorage.setItem("opmaat.demo.visitor", "v-abcdefghijklmnop");
+    } catch {
+      // about:blank has no storage
+    }
+  });
+  const home = await open(context, "/");
+  assert.deepEqual(await shownOn(home, "homepage"), ["green-savings"]);
+  await home.click('[data-opmaat-slot="homepage:1"] .opmaat-dismiss');
+  // Logged in as a customer whose overview would show green savings.
+  const overview = await open(context, "/overzicht/?persona=no-personalisation-consent");
+  const shown = await shownOn(overview, "overview");
+  assert.ok(!shown.includes("green-savings"), shown.join());
+  const { decisions } = await overview.evaluate(() => ({ decisions: window.opmaatDemo.decisions }));
+  assert.equal(decisions[0].trace.find((t) => t.proposition === "green-savings").rule, "dismiss_cooldown");
+  // The merged memory is the customer's now, and the native CLI decides the same from it.
+  const native = await nativeFor(overview, "overview");
+  assert.deepEqual(shown, native.slots.map((s) => s.proposition));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a click is recorded before the browser follows the link, with the token in the URL", async () => {
   const { context, errors } = await visitor();
   const page = await open(context, "/overzicht/?persona=pensioner");
@@ -266,6 +293,31 @@ test("crossing the breakpoint decides again with the compact creatives", async (
   const classes = await page.$$eval(".opmaat-banner", (els) => els.map((e) => e.className));
   assert.ok(classes.length > 0 && classes.every((c) => c.includes("opmaat-compact")), classes.join());
   assert.deepEqual(await shownOn(page, "overview"), (await nativeFor(page, "overview")).slots.map((s) => s.proposition));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the app demo: the webview inside a simulated native side decides from the signed snapshot it hands in, and the app keeps the ledger", async () => {
+  // What ./build.sh demo writes: the bank's development profile key and the customer it signed.
+  const bank = mkdtempSync(join(tmpdir(), "opmaat-demo-bank-"));
+  writeFileSync(join(bank, "profile.json"), JSON.stringify(personas().find((p) => p.file === "pensioner").profile));
+  execFileSync(join(root, "target/debug/opmaat"), ["sign-profile", join(bank, "profile.json"), "--key", join(fixtures, "b.key"), "--out", join(dir, "app-profile.signed.json")]);
+  writeFileSync(join(dir, "profile-keys.json"), JSON.stringify({ [keys.b.keyId]: keys.b.publicKey }));
+  const { context, errors } = await visitor(DESKTOP);
+  const page = await context.newPage();
+  await page.goto(`${base}/app/`);
+  const screen = () => page.frameLocator("#webview");
+  const shown = () => screen().locator("[data-opmaat-slot][data-opmaat-proposition]").evaluateAll((els) => els.map((e) => e.getAttribute("data-opmaat-proposition")));
+  await screen().locator('[data-opmaat-slot][data-opmaat-proposition="spaar-spektakel"]').waitFor();
+  assert.deepEqual(await shown(), ["afloswijzer", "spaar-spektakel"]);
+  await page.screenshot({ path: join(ARTIFACTS, "app-demo.png"), fullPage: true });
+  await screen().locator('[data-opmaat-slot="app-home:2"] .opmaat-dismiss').click();
+  await page.waitForFunction(() => window.opmaatApp.log.some((l) => l.message.type === "response" && l.message.event === "dismiss"));
+  assert.ok((await page.evaluate(() => window.opmaatApp.ledger)).length > 10, "the app kept the ledger");
+  // The webview's cache cleared: the app gives the ledger back, and the dismissal stays.
+  await page.click("#clear-cache");
+  await page.waitForFunction(() => window.opmaatApp.log.filter((l) => l.message.type === "decided").length >= 2);
+  assert.ok(!(await shown()).includes("spaar-spektakel"));
   assert.deepEqual(errors, []);
   await context.close();
 });

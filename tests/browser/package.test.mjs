@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +38,13 @@ test("installed from the tarball, it imports by name in Node and loads a bundle"
   assert.deepEqual(out, { id: "bank-nl-web", count: 11 });
   const manifest = JSON.parse(readFileSync(join(project, "node_modules/opmaat/package.json"), "utf8"));
   assert.equal(manifest.exports["."].node.default, "./node.js");
+  // The webview entry and its classic scripts are in the package, and the entry imports by name.
+  writeFileSync(join(project, "webview.mjs"), `import { runWebview, PROTOCOL_VERSION } from "opmaat/webview";
+    console.log(typeof runWebview, PROTOCOL_VERSION);`);
+  assert.equal(execFileSync(process.execPath, ["webview.mjs"], { cwd: project, encoding: "utf8" }).trim(), "function 1");
+  for (const file of ["webview.global.js", "opmaat_bg.wasm.js", "bridge.js", "lastgood.js", "webview.d.ts", "bridge.d.ts"]) {
+    assert.ok(existsSync(join(project, "node_modules/opmaat", file)), `${file} is in the package`);
+  }
 });
 
 test("installed from the tarball, it loads in Chromium from a page without a bundler", async () => {

@@ -1,6 +1,7 @@
 // A typed use of the package, checked by `tsc --noEmit` in ./build.sh test: the declarations
 // must describe every input and output precisely enough for this to compile, and no further.
 import { start } from "opmaat/start";
+import { checkIncoming, connectBridge, runWebview, type AppMessage, type PageMessage } from "opmaat/webview";
 import { Beacon, Engine, formFactorFor, renderSlots, type Decision, type ErrorCode, type OpmaatError, type OverlaySummary, type Recorded, type TraceRule } from "opmaat";
 
 declare const bundle: ArrayBuffer;
@@ -69,6 +70,22 @@ if (started) {
   started.stop();
   void [fromLastGood, v, fresh];
 }
+
+declare const wasmBytes: ArrayBuffer;
+const appScreen = await runWebview({ wasm: wasmBytes, trustedKeys: {}, profileKeys: {}, placements: ["app-home"], onError: (e) => console.warn(e.code) });
+if (appScreen) {
+  const shownInApp: Decision[] = appScreen.decisions();
+  await appScreen.settled();
+  appScreen.close();
+  void shownInApp;
+}
+const init: AppMessage = { v: 1, type: "init", snapshot: {}, ledger: "L1.x", context: { locale: "nl-NL" } };
+const problem: string | null = checkIncoming(init);
+const bridge = connectBridge({ onMessage: (m: AppMessage) => console.info(m.type) });
+const sent: number | undefined = bridge?.send("ready", { protocol: 1 });
+const reply: PageMessage["type"] = "response";
+const merged: string = engine.mergeLedgers(storage.get(), "L1.other");
+void [problem, sent, reply, merged];
 
 try {
   Engine.load(new Uint8Array(0), { trustedKeys: {} });
