@@ -59,7 +59,14 @@ async function main() {
   setup = { snapshot, bundle: btoa(binary), keys: { trustedKeys, profileKeys } };
   window.addEventListener("message", (event) => {
     if (event.source !== webview.contentWindow) return;
-    const message = JSON.parse(event.data);
+    // Checked as the app checks it: JSON text, protocol version 1, a known type.
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (message?.v !== 1 || !["ready", "decided", "response", "ledger", "error"].includes(message.type)) return;
     log("in", message);
     if (message.type === "ready") {
       send({ type: "init", id: "init", snapshot: setup.snapshot, bundle: setup.bundle, ledger: state.ledger,
