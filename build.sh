@@ -74,8 +74,14 @@ build() {
   wasm-bindgen "$WASM_OUT" --target web --experimental-reset-state-function --out-dir target/wasm-bindgen
   cp -r pkg-template pkg
   cp target/wasm-bindgen/opmaat.js target/wasm-bindgen/opmaat.d.ts target/wasm-bindgen/opmaat_bg.wasm.d.ts pkg/
+  # The public declarations (engine.d.ts): the bindings' own, without their instantiation API
+  # (the entries have `init`; InitOutput is all `any`s and InitInput needs the DOM's types) and
+  # without `[Symbol.dispose]` (it needs lib esnext.disposable): they compile under the default lib
+  # of a browser project and of a Node project alike.
+  awk '/^export type InitInput/ {exit} !/\[Symbol\.dispose\]\(\): void;/' target/wasm-bindgen/opmaat.d.ts > pkg/engine.d.ts
   node_modules/.bin/wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int \
     target/wasm-bindgen/opmaat_bg.wasm -o pkg/opmaat_bg.wasm
+  sample_bundle
   # For app webviews loaded from file://, where module scripts are refused: the webview entry as
   # one classic script (window.opmaat), and the Wasm as base64 in another (window.opmaatWasm).
   node_modules/.bin/esbuild pkg/webview.js --bundle --format=iife --global-name=opmaat --target=es2020 \
@@ -103,6 +109,46 @@ build() {
 
   say "build: native CLI"
   cargo build --features cli --bin opmaat
+}
+
+# The package's sample (opmaat/sample): the sample catalogue signed with a DEVELOPMENT key made
+# here and kept in target/sample/ (never in the package, never committed), with that key's public
+# half, so that a first decision needs nothing but the package. Needs the native CLI: built first.
+sample_bundle() {
+  cargo build --features cli --bin opmaat
+  mkdir -p target/sample pkg/sample
+  if [ ! -f target/sample/development-only.key ]; then
+    "$CLI" keygen --out target/sample/development-only.key > target/sample/development-only.keygen 2>/dev/null
+  fi
+  "$CLI" build www/catalogue.json --key target/sample/development-only.key --out pkg/sample/bank-nl-web.opb \
+    --issued-at 2026-11-23T12:00:00Z > /dev/null
+  node -e '
+    const fs = require("fs");
+    const [keygen, persona, out] = process.argv.slice(1);
+    const text = fs.readFileSync(keygen, "utf8");
+    const id = text.match(/^key id:\s+(\S+)/m)[1], key = text.match(/^public key:\s+(\S+)/m)[1];
+    const profile = JSON.parse(fs.readFileSync(persona, "utf8")).profile;
+    fs.writeFileSync(out, `// A SAMPLE bundle, signed with a DEVELOPMENT key made for this build of the package: for a
+// first decision, in tests and demos. Never trust this key in production: sign your own bundles
+// (opmaat keygen, opmaat build) and trust their keys.
+export const sampleBundleUrl = new URL("./bank-nl-web.opb", import.meta.url);
+/** The development key the sample is signed with (key id → base64 public key). */
+export const sampleTrustedKeys = ${JSON.stringify({ [id]: key })};
+/** A pseudonymous profile snapshot of the sample catalogue (the student persona). */
+export const sampleSnapshot = ${JSON.stringify(profile)};
+/** A moment inside the sample bundle'"'"'s validity window. */
+export const sampleNow = "2026-12-05T09:30:00Z";
+/** The sample bundle'"'"'s bytes: fetched in a browser, read from the package elsewhere (Node, Deno, Bun). */
+export async function sampleBundle() {
+  if (typeof document === "undefined" && typeof process === "object" && process.versions?.node) {
+    const fs = "node:fs/promises";
+    return new Uint8Array(await (await import(/* webpackIgnore: true */ /* @vite-ignore */ fs)).readFile(sampleBundleUrl));
+  }
+  return new Uint8Array(await (await fetch(sampleBundleUrl)).arrayBuffer());
+}
+`);
+  ' target/sample/development-only.keygen tests/personas/student.json pkg/sample/index.js
+  cp pkg-template/sample.d.ts pkg/sample/index.d.ts
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -154,8 +200,9 @@ run_tests() {
   CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_USE_BROWSER=1 \
     cargo test --target "$WASM_TARGET" --features compiler --test conformance -- --nocapture
 
-  say "test: the npm package's TypeScript declarations (tsc --noEmit on a typed usage)"
+  say "test: the npm package's TypeScript declarations (tsc --noEmit: a browser project and a Node project)"
   node_modules/.bin/tsc -p tests/types/tsconfig.json
+  node_modules/.bin/tsc -p tests/types/node/tsconfig.json
 
   say "test: the npm package in Node"
   node --test tests/node/

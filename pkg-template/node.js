@@ -7,3 +7,7 @@ import { recovering } from "./recover.js";
 bindings.initSync({ module: readFileSync(new URL("./opmaat_bg.wasm", import.meta.url)) });
 
 export const { Engine, Profile, setOnError } = recovering(bindings);
+
+/** The engine is instantiated at import here; `init` resolves at once, so code written for the
+ * browser entry (`await init()`) runs unchanged. */
+export const init = () => Promise.resolve();

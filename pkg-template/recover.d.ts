@@ -1,5 +1,4 @@
-import type * as bindings from "./opmaat.js";
-import type { Engine, OpmaatError, Profile } from "./opmaat.js";
+import type { Engine, OpmaatError, Profile } from "./engine.js";
 
 /** The package's Engine and Profile over one instance of the bindings, recovering from traps. */
 export interface Recovering {
@@ -15,4 +14,4 @@ export interface Recovering {
 }
 
 /** Wraps the (initialised) bindings; the host entries call it once. */
-export declare function recovering(instance: typeof bindings): Recovering;
+export declare function recovering(instance: object, options?: { initialised?: () => boolean }): Recovering;

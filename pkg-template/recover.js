@@ -49,15 +49,20 @@ const made = new WeakMap();
 
 /**
  * The recovering `Engine` and `Profile` over one instance of the bindings (`import * as bindings
- * from "./opmaat.js"`, already initialised), and `setOnError` to be told of traps. Every entry
- * that asks for the same bindings gets the same classes: one instance, one count of its restarts.
+ * from "./opmaat.js"`), and `setOnError` to be told of traps. Every entry that asks for the same
+ * bindings gets the same classes: one instance, one count of its restarts. `initialised` says
+ * whether the bindings' Wasm is instantiated yet; until it is, every call throws code
+ * "not_initialised" (the browser entry instantiates on `init()`, not at import).
  */
-export function recovering(bindings) {
-  if (!made.has(bindings)) made.set(bindings, recoveringOnce(bindings));
+export function recovering(bindings, { initialised = () => true } = {}) {
+  if (!made.has(bindings)) made.set(bindings, recoveringOnce(bindings, initialised));
   return made.get(bindings);
 }
 
-function recoveringOnce(bindings) {
+/** The error of a call made before the entry instantiated the engine (browser: `await init()`). */
+const NOT_INITIALISED = "not_initialised";
+
+function recoveringOnce(bindings, initialised) {
   if (typeof bindings.__wbg_reset_state !== "function") {
     throw new TypeError("opmaat: the bindings were built without --experimental-reset-state-function");
   }
@@ -97,6 +102,9 @@ function recoveringOnce(bindings) {
 
   /** Runs `fn`, which calls into Wasm, turning anything but a coded error into a recovery. */
   function enter(fn) {
+    if (!initialised()) {
+      throw engineError(NOT_INITIALISED, "the engine is not instantiated yet: `await init()` (from \"opmaat\") first, or use `start` from \"opmaat/start\"");
+    }
     if (trapped !== null) {
       if (depth > 0) throw trappedError(trapped); // still inside the call that trapped
       replaceInstance();

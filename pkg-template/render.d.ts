@@ -1,4 +1,4 @@
-import type { Decision, Engine, Profile } from "./opmaat.js";
+import type { Decision, Engine, Profile } from "./engine.js";
 import type { Beacon } from "./beacon.js";
 
 /** Viewports narrower than this many CSS pixels get compact creatives. */

@@ -1,4 +1,4 @@
-import type { Engine, LoadOptions, OverlaySummary } from "./opmaat.js";
+import type { Engine, LoadOptions, OverlaySummary } from "./engine.js";
 
 export interface StartOptions {
   bundleUrl: string;

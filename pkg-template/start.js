@@ -25,14 +25,14 @@ const DEFAULT_OVERLAY_REVALIDATE_SECONDS = 60;
  */
 export async function start({
   bundleUrl, trustedKeys, onError = (e) => console.warn("opmaat:", e.code ?? "", e.message), storageKey = LAST_GOOD_KEY, loadOptions = {},
-  overlayUrl = null, overlayRevalidateSeconds = DEFAULT_OVERLAY_REVALIDATE_SECONDS, onOverlay = () => {},
+  overlayUrl = null, overlayRevalidateSeconds = DEFAULT_OVERLAY_REVALIDATE_SECONDS, onOverlay = () => {}, wasm,
 }) {
-  const started = await startEngine({ bundleUrl, trustedKeys, onError, storageKey, loadOptions });
+  const started = await startEngine({ bundleUrl, trustedKeys, onError, storageKey, loadOptions, wasm });
   if (!started) return null;
   return { ...started, ...(await followOverlay(started.engine, { overlayUrl, overlayRevalidateSeconds, onOverlay, onError, storageKey })) };
 }
 
-async function startEngine({ bundleUrl, trustedKeys, onError, storageKey, loadOptions }) {
+async function startEngine({ bundleUrl, trustedKeys, onError, storageKey, loadOptions, wasm }) {
   if (typeof WebAssembly !== "object" || typeof WebAssembly.instantiate !== "function") {
     onError(Object.assign(new Error("WebAssembly is not available: the page keeps its default content"), { code: "no_webassembly" }));
     return null;
@@ -41,8 +41,10 @@ async function startEngine({ bundleUrl, trustedKeys, onError, storageKey, loadOp
   try {
     opmaat = await import("./browser.js");
     opmaat.setOnError(onError);
+    await opmaat.init(wasm ?? (await ownWasmOutsideBrowsers()));
   } catch (e) {
-    onError(Object.assign(new Error(`the engine could not start: ${e.message}`), { code: "no_webassembly" }));
+    // init's own codes: "fetch_failed" (the .wasm could not be fetched), "no_webassembly".
+    onError(e.name === "OpmaatError" ? e : Object.assign(new Error(`the engine could not start: ${e.message}`, { cause: e }), { code: "no_webassembly" }));
     return null;
   }
   const lastGood = readLastGood(storageKey);
@@ -55,7 +57,7 @@ async function startEngine({ bundleUrl, trustedKeys, onError, storageKey, loadOp
     keepLastGood(storageKey, bytes, engine.version);
     return { opmaat, engine, fromLastGood: false };
   } catch (e) {
-    onError(e.code ? e : Object.assign(e, { code: "fetch_failed" }));
+    onError(asFetchFailure(e, bundleUrl));
   }
   if (!lastGood) return null;
   try {
@@ -104,8 +106,9 @@ async function followOverlay(engine, { overlayUrl, overlayRevalidateSeconds, onO
       if (encoded === applied) return null; // revalidated: nothing new
       return apply(bytes, encoded, false);
     } catch (e) {
-      unreachable = !e.code || e.code === "fetch_failed";
-      onError(e.code ? e : Object.assign(e, { code: "fetch_failed" }));
+      const failure = asFetchFailure(e, overlayUrl);
+      unreachable = failure.code === "fetch_failed";
+      onError(failure);
       return null;
     }
   };
@@ -138,4 +141,25 @@ function readStored(key) {
   } catch {
     return null;
   }
+}
+
+/**
+ * The engine's error as it is; anything else (a network error: Node's "fetch failed", Bun's
+ * ECONNREFUSED, a browser's TypeError) as code "fetch_failed", with the original as its cause.
+ */
+function asFetchFailure(e, url) {
+  if (e?.name === "OpmaatError" || e?.code === "fetch_failed") return e;
+  return Object.assign(new Error(`fetching ${url}: ${e?.message ?? e}`, { cause: e }), { name: "OpmaatError", code: "fetch_failed" });
+}
+
+/**
+ * Outside browsers (Node, Deno, Bun), where a file: URL cannot be fetched, the package's own
+ * .wasm read from disk; in a browser undefined (init fetches it). The module name is a variable
+ * so that bundlers leave it alone.
+ */
+async function ownWasmOutsideBrowsers() {
+  if (typeof document !== "undefined" || typeof process !== "object" || !process.versions?.node) return undefined;
+  const fs = "node:fs/promises";
+  const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ fs);
+  return readFile(new URL("./opmaat_bg.wasm", import.meta.url));
 }

@@ -1,4 +1,4 @@
-import type { Engine, LoadOptions, Profile } from "./opmaat.js";
+import type { Engine, LoadOptions, Profile } from "./engine.js";
 export { ADAPTERS, AdapterName, AppMessage, Bridge, PROTOCOL_VERSION, PageMessage, checkIncoming, connectBridge } from "./bridge.js";
 export { COMPACT_BREAKPOINT, TOKEN_PARAMETER, formFactorFor, renderSlots } from "./render.js";
 
@@ -31,4 +31,4 @@ export declare function runWebview(options: WebviewOptions & {
   adapter?: import("./bridge.js").AdapterName;
   labels?: { notInterested?: string };
   now?: Date | number | string;
-}): Promise<{ adapter: import("./bridge.js").AdapterName; decisions(): import("./opmaat.js").Decision[]; settled(): Promise<void>; close(): void } | null>;
+}): Promise<{ adapter: import("./bridge.js").AdapterName; decisions(): import("./engine.js").Decision[]; settled(): Promise<void>; close(): void } | null>;

@@ -177,8 +177,9 @@ export type ErrorCode =
   | "wrong_bundle"
   /** Thrown by the package's host entries when a call trapped; the next call runs on a fresh instance. */
   | "engine_trapped"
-  /** Reported by start.js: no WebAssembly (or the engine could not start), the bundle could not be fetched. */
-  | "no_webassembly" | "fetch_failed"
+  /** Reported by start.js and `init`: no WebAssembly (or the engine could not start), the bundle
+   * or the .wasm could not be fetched; thrown by a call before `init()` resolved. */
+  | "no_webassembly" | "fetch_failed" | "not_initialised"
   /** Reported by the webview entry: no app around the page, a malformed bridge message, a message
    * before a successful init, no bundle handed in or kept, a slot left out when rendering. */
   | "no_bridge" | "bad_message" | "not_ready" | "no_bundle" | "render";

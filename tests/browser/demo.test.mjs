@@ -200,7 +200,8 @@ test("a click is recorded before the browser follows the link, with the token in
   await page.goBack();
   await ready(page);
   const again = await page.evaluate(async (token) => {
-    const { Engine } = await import("/pkg/browser.js");
+    const { Engine, init } = await import("/pkg/browser.js");
+    await init();
     const [bytes, keys] = await Promise.all([fetch("/bundles/bank-nl-web.opb").then((r) => r.arrayBuffer()), fetch("/bundles/trusted-keys.json").then((r) => r.json())]);
     const engine = Engine.load(bytes, { trustedKeys: keys });
     return engine.record(localStorage.getItem("opmaat.ledger.pensioner"), { event: "click", token }).recorded;

@@ -47,10 +47,19 @@ test("installed from the tarball, it imports by name in Node and loads a bundle"
   }
 });
 
+test("installed from the tarball, the package README's quick start runs in Node as pasted", () => {
+  const readme = readFileSync(join(project, "node_modules/opmaat/README.md"), "utf8");
+  const example = readme.split("```js\n")[1].split("```")[0];
+  writeFileSync(join(project, "quick-start.mjs"), example);
+  const out = execFileSync(process.execPath, ["quick-start.mjs"], { cwd: project, encoding: "utf8" }).trim();
+  assert.equal(out, example.match(/^\/\/ (bank-nl-web .*)$/m)[1]);
+});
+
 test("installed from the tarball, it loads in Chromium from a page without a bundler", async () => {
   writeFileSync(join(project, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><p id="out">loading</p>
     <script type="module">
-      import { Engine } from "./node_modules/opmaat/browser.js";
+      import { Engine, init } from "./node_modules/opmaat/browser.js";
+      await init();
       const bytes = await (await fetch("bank-nl-web.opb")).arrayBuffer();
       try {
         const engine = Engine.load(bytes, { trustedKeys: ${JSON.stringify(trusted)}, now: "2026-12-05T09:30:00Z" });

@@ -16,6 +16,7 @@ before(async () => {
   await page.goto(`http://127.0.0.1:${server.address().port}/pkg/package.json`);
   await page.evaluate(async (trustedKeys) => {
     const opmaat = await import("/pkg/browser.js");
+    await opmaat.init();
     const bytes = await (await fetch("/bundles/sample-a.opb")).arrayBuffer();
     window.engine = opmaat.Engine.load(bytes, { trustedKeys, now: "2026-12-05T09:30:00Z" });
   }, trustedKeys);
@@ -47,6 +48,7 @@ test("a dismissed banner stays gone after a reload (ledger in localStorage)", as
   await page.reload();
   await page.evaluate(async (trustedKeys) => {
     const opmaat = await import("/pkg/browser.js");
+    await opmaat.init();
     const bytes = await (await fetch("/bundles/sample-a.opb")).arrayBuffer();
     window.engine = opmaat.Engine.load(bytes, { trustedKeys, now: "2026-12-05T09:30:00Z" });
   }, trustedKeys);

@@ -47,6 +47,7 @@ async function open(viewport) {
 function render(page) {
   return page.evaluate(async ({ trustedKeys, student }) => {
     const o = await import("/pkg/browser.js");
+    await o.init();
     const bytes = await (await fetch("/bundles/bank.opb")).arrayBuffer();
     const engine = o.Engine.load(bytes, { trustedKeys, now: "2026-12-05T09:30:00Z" });
     const profile = engine.profile(student);

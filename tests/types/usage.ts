@@ -2,12 +2,14 @@
 // must describe every input and output precisely enough for this to compile, and no further.
 import { start } from "opmaat/start";
 import { checkIncoming, connectBridge, runWebview, type AppMessage, type PageMessage } from "opmaat/webview";
-import { Beacon, Engine, formFactorFor, renderSlots, type Decision, type ErrorCode, type OpmaatError, type OverlaySummary, type Recorded, type TraceRule } from "opmaat";
+import { Beacon, Engine, formFactorFor, init, renderSlots, type Decision, type ErrorCode, type OpmaatError, type OverlaySummary, type Recorded, type TraceRule } from "opmaat";
 
 declare const bundle: ArrayBuffer;
 declare const snapshot: Record<string, unknown>;
 declare const storage: { get(): string | undefined; set(v: string): void };
 
+declare const wasmUrl: string;
+await init(wasmUrl);
 const engine: Engine = Engine.load(bundle, {
   trustedKeys: { "0123456789abcdef": "hv5BlKP7blVd4+336Vabtxz7oh0T7FmKi0W3zoUqUTA=" },
   now: new Date(),
@@ -79,8 +81,8 @@ if (appScreen) {
   appScreen.close();
   void shownInApp;
 }
-const init: AppMessage = { v: 1, type: "init", snapshot: {}, ledger: "L1.x", context: { locale: "nl-NL" } };
-const problem: string | null = checkIncoming(init);
+const initMessage: AppMessage = { v: 1, type: "init", snapshot: {}, ledger: "L1.x", context: { locale: "nl-NL" } };
+const problem: string | null = checkIncoming(initMessage);
 const bridge = connectBridge({ onMessage: (m: AppMessage) => console.info(m.type) });
 const sent: number | undefined = bridge?.send("ready", { protocol: 1 });
 const reply: PageMessage["type"] = "response";
