@@ -112,6 +112,22 @@ test("the availability overlay: applied at start, revalidated while the page is 
   await context.close();
 });
 
+test("a .wasm that cannot be fetched or compiled reaches onError with its code, and start leaves the defaults", async () => {
+  for (const [wasm, code] of [["/bundles/missing.wasm", "fetch_failed"], ["/bundles/page.html", "no_webassembly"]]) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/bundles/page.html`);
+    const result = await page.evaluate(async ({ trustedKeys, wasm }) => {
+      const { start } = await import("/pkg/start.js");
+      const errors = [];
+      const started = await start({ bundleUrl: "/bundles/bank.opb", trustedKeys, wasm, onError: (e) => errors.push(e.code) });
+      return { started, errors, text: document.querySelector("[data-opmaat-slot]").textContent.trim() };
+    }, { trustedKeys, wasm });
+    assert.deepEqual(result, { started: null, errors: [code], text: "Welkom bij de bank" });
+    await context.close();
+  }
+});
+
 test("without a last good bundle a bad one leaves nothing to use", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
