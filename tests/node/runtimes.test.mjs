@@ -1,0 +1,35 @@
+// The package in the other JavaScript runtimes whose binaries the npm registry carries, Deno and
+// Bun (pinned devDependencies): the packed tarball installed into a fresh project, the package
+// README's quick start run there as pasted, printing what the README says.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { root } from "../personas.mjs";
+
+let project, promised;
+before(() => {
+  project = mkdtempSync(join(tmpdir(), "opmaat-runtimes-"));
+  const npm = (...args) => execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd: project, encoding: "utf8" });
+  const tarball = npm("pack", join(root, "pkg"), "--pack-destination", project).trim().split("\n").at(-1);
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "bank-service", private: true, type: "module" }));
+  npm("install", "--offline", join(project, tarball));
+  const readme = readFileSync(join(project, "node_modules/opmaat/README.md"), "utf8");
+  const example = readme.split("```js\n")[1].split("```")[0];
+  promised = example.match(/^\/\/ (bank-nl-web .*)$/m)[1];
+  writeFileSync(join(project, "quick-start.mjs"), example);
+});
+
+test("Deno runs the quick start", () => {
+  const out = execFileSync(join(root, "node_modules/.bin/deno"), ["run", "--quiet", "--allow-read", "--allow-env", "--no-prompt", "quick-start.mjs"],
+    { cwd: project, encoding: "utf8", env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } });
+  assert.equal(out.trim(), promised);
+});
+
+test("Bun runs the quick start", () => {
+  const out = execFileSync(join(root, "node_modules/.bin/bun"), ["run", "quick-start.mjs"], { cwd: project, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  assert.equal(out.trim(), promised);
+});
