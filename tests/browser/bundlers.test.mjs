@@ -9,7 +9,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
@@ -149,6 +149,32 @@ for (const [name, bundler] of Object.entries(BUNDLERS)) {
     }
   });
 }
+
+test("TypeScript, strict, in a fresh browser project (default lib) and a Node project (@types/node, no DOM): the tarball's declarations compile", () => {
+  const dir = project("typescript");
+  symlinkSync(join(BIN, "@types"), join(dir, "node_modules/@types"));
+  writeFileSync(join(dir, "browser.ts"), `import { Engine, init, renderSlots, type Decision, type ErrorCode } from "opmaat";
+    import { start } from "opmaat/start";
+    import { runWebview } from "opmaat/webview";
+    import { sampleBundle, sampleTrustedKeys } from "opmaat/sample";
+    await init();
+    const engine = Engine.load(await sampleBundle(), { trustedKeys: sampleTrustedKeys });
+    const decision: Decision = engine.decide({ placement: "overview" });
+    renderSlots(decision, document, { engine });
+    const code: ErrorCode = "not_initialised";
+    void [start, runWebview, code];`);
+  writeFileSync(join(dir, "node.ts"), `import { Engine, init, type Decision } from "opmaat";
+    import { sampleBundle, sampleTrustedKeys } from "opmaat/sample";
+    await init();
+    const decision: Decision = Engine.load(await sampleBundle(), { trustedKeys: sampleTrustedKeys }).decide({ placement: "overview" });
+    void decision;`);
+  const tsc = (config) => {
+    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: "es2022", ...config.options }, files: [config.file] }));
+    execFileSync(process.execPath, [join(BIN, "typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: dir, encoding: "utf8" });
+  };
+  tsc({ file: "browser.ts", options: { module: "esnext", moduleResolution: "bundler", types: [] } });
+  tsc({ file: "node.ts", options: { module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: ["node"] } });
+});
 
 test("arethetypeswrong and publint find nothing in the tarball", () => {
   // ESM only, by design (the CommonJS resolutions are out of its profile); the asset exports
