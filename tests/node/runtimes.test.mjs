@@ -33,3 +33,16 @@ test("Bun runs the quick start", () => {
   const out = execFileSync(join(root, "node_modules/.bin/bun"), ["run", "quick-start.mjs"], { cwd: project, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   assert.equal(out.trim(), promised);
 });
+
+test("in Bun and Deno, start reports an unreachable bundle as fetch_failed, not the runtime's own code", () => {
+  writeFileSync(join(project, "unreachable.mjs"), `import { start } from "opmaat/start";
+    const errors = [];
+    const started = await start({ bundleUrl: "http://127.0.0.1:9/bank.opb", trustedKeys: {}, onError: (e) => errors.push(e.code) });
+    console.log(JSON.stringify({ started, errors }));`);
+  const expected = { started: null, errors: ["fetch_failed"] };
+  const bun = execFileSync(join(root, "node_modules/.bin/bun"), ["run", "unreachable.mjs"], { cwd: project, encoding: "utf8" });
+  assert.deepEqual(JSON.parse(bun.trim().split("\n").at(-1)), expected);
+  const deno = execFileSync(join(root, "node_modules/.bin/deno"), ["run", "--quiet", "--allow-read", "--allow-env", "--allow-net=127.0.0.1", "--no-prompt", "unreachable.mjs"],
+    { cwd: project, encoding: "utf8", env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } });
+  assert.deepEqual(JSON.parse(deno.trim().split("\n").at(-1)), expected);
+});
