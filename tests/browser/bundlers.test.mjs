@@ -5,16 +5,16 @@
 // is downloaded. Where a bundler cannot emit the .wasm (and the sample bundle) by itself, the page
 // uses the one line the package's README documents for it. Also: arethetypeswrong and publint on
 // the tarball, with no finding. The bytes each build ships are printed (gzip and brotli).
-import { test, before, after } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { extname, join, normalize, sep } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 import { root } from "../personas.mjs";
+import { installedProject, tarball } from "../tarball.mjs";
 import { launchChromium } from "./harness.mjs";
 
 const BIN = join(root, "node_modules");
@@ -83,18 +83,12 @@ function vite(dir, which) {
   execFileSync(process.execPath, [join(BIN, which, "bin/vite.js"), "build", "--logLevel", "warn"], { cwd: dir, stdio: "pipe" });
 }
 
-let base, tarball, browser;
-before(() => {
-  base = mkdtempSync(join(tmpdir(), "opmaat-bundlers-"));
-  tarball = execFileSync("npm", ["pack", join(root, "pkg"), "--pack-destination", base, "--loglevel=error"], { encoding: "utf8" }).trim().split("\n").at(-1);
-});
+let browser;
 after(() => browser?.close());
 
 function project(name) {
-  const dir = join(base, name.replace(/\s/g, "-"));
+  const dir = installedProject(`opmaat-${name.replace(/\s/g, "-")}-`);
   mkdirSync(join(dir, "src"), { recursive: true });
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "bank-site", private: true, type: "module" }));
-  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", join(base, tarball)], { cwd: dir });
   return dir;
 }
 
@@ -179,7 +173,7 @@ test("TypeScript, strict, in a fresh browser project (default lib) and a Node pr
 test("arethetypeswrong and publint find nothing in the tarball", () => {
   // ESM only, by design (the CommonJS resolutions are out of its profile); the asset exports
   // (the .wasm, the sample bundle, the webview's classic scripts) are files, not modules.
-  execFileSync(process.execPath, [join(BIN, "@arethetypeswrong/cli/dist/index.js"), join(base, tarball), "--profile", "esm-only",
+  execFileSync(process.execPath, [join(BIN, "@arethetypeswrong/cli/dist/index.js"), tarball(), "--profile", "esm-only",
     "--exclude-entrypoints", "opmaat_bg.wasm", "sample/bank-nl-web.opb", "webview.global.js", "opmaat_bg.wasm.js"], { stdio: "pipe" });
   const publint = execFileSync(process.execPath, [join(BIN, "publint/src/cli.js"), "--strict", join(root, "pkg")], { encoding: "utf8" });
   assert.match(publint, /All good!/);

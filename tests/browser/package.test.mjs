@@ -6,11 +6,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "./harness.mjs";
+import { installedProject } from "../tarball.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = join(root, "target", "test-fixtures");
@@ -19,11 +19,7 @@ const trusted = { [keys.a.keyId]: keys.a.publicKey };
 
 let project;
 before(() => {
-  project = mkdtempSync(join(tmpdir(), "opmaat-install-"));
-  const npm = (...args) => execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd: project, encoding: "utf8" });
-  const tarball = npm("pack", join(root, "pkg"), "--pack-destination", project).trim().split("\n").at(-1);
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "bank-site", private: true, type: "module" }));
-  npm("install", "--offline", join(project, tarball));
+  project = installedProject("opmaat-install-");
   copyFileSync(join(fixtures, "sample-a.opb"), join(project, "bank-nl-web.opb"));
 });
 

@@ -6,23 +6,19 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 import { root } from "../personas.mjs";
 import { launchChromium } from "./harness.mjs";
+import { installedProject } from "../tarball.mjs";
 
 const ESBUILD = join(root, "node_modules/.bin/esbuild");
 let project, browser;
 before(() => {
-  project = mkdtempSync(join(tmpdir(), "opmaat-react-"));
-  const npm = (...args) => execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd: project, encoding: "utf8" });
-  const tarball = npm("pack", join(root, "pkg"), "--pack-destination", project).trim().split("\n").at(-1);
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "bank-react-site", private: true, type: "module" }));
-  npm("install", "--offline", join(project, tarball));
+  project = installedProject("opmaat-react-", "bank-react-site");
   // React itself from the repository's pinned devDependencies.
   for (const name of ["react", "react-dom", "scheduler"]) symlinkSync(join(root, "node_modules", name), join(project, "node_modules", name));
   const readme = readFileSync(join(project, "node_modules/opmaat/README.md"), "utf8");

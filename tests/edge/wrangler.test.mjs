@@ -4,18 +4,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { root } from "../personas.mjs";
+import { installedProject } from "../tarball.mjs";
 
 test("wrangler deploy --dry-run bundles the worker with the package from node_modules", () => {
-  const project = mkdtempSync(join(tmpdir(), "opmaat-wrangler-"));
-  const npm = (...args) => execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd: project, encoding: "utf8" });
-  const tarball = npm("pack", join(root, "pkg"), "--pack-destination", project).trim().split("\n").at(-1);
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "bank-edge", private: true, type: "module" }));
-  npm("install", "--offline", join(project, tarball));
+  const project = installedProject("opmaat-wrangler-", "bank-edge");
   for (const file of ["worker.js", "banner.js", "visitor.js", "wrangler.toml"]) copyFileSync(join(root, "www/edge", file), join(project, file));
   const out = execFileSync(process.execPath, [join(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", "dist"], {
     cwd: project, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },

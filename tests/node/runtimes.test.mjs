@@ -4,19 +4,15 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { root } from "../personas.mjs";
+import { installedProject } from "../tarball.mjs";
 
 let project, promised;
 before(() => {
-  project = mkdtempSync(join(tmpdir(), "opmaat-runtimes-"));
-  const npm = (...args) => execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd: project, encoding: "utf8" });
-  const tarball = npm("pack", join(root, "pkg"), "--pack-destination", project).trim().split("\n").at(-1);
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "bank-service", private: true, type: "module" }));
-  npm("install", "--offline", join(project, tarball));
+  project = installedProject("opmaat-runtimes-", "bank-service");
   const readme = readFileSync(join(project, "node_modules/opmaat/README.md"), "utf8");
   const example = readme.split("```js\n")[1].split("```")[0];
   promised = example.match(/^\/\/ (bank-nl-web .*)$/m)[1];
