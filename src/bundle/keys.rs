@@ -210,6 +210,13 @@ impl SigningKey {
     }
 }
 
+/// A development key derived from a fixed seed: for tests only. Here, beside the key type, so
+/// that every module's tests can use it without depending on another module's tests.
+#[cfg(test)]
+pub(crate) fn dev_key(n: u8) -> SigningKey {
+    SigningKey::from_seed(&[n; SigningKey::SEED_LEN])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

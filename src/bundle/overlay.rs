@@ -30,7 +30,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{self, Format, Header};
-use super::model::Proposition;
+use super::model::{LowStock, Proposition};
 use super::{Bundle, TrustedKeys};
 use crate::limits::{self, MAX_ID_BYTES, MAX_OVERLAY_BYTES, MAX_PROPOSITIONS, MAX_TEXT_BYTES};
 use crate::time::{format_rfc3339, Timestamp};
@@ -243,13 +243,17 @@ pub fn availability<'a>(p: &Proposition, entry: Option<&'a Entry>) -> Availabili
     Availability { paused: entry.and_then(|e| e.paused.as_deref()), remaining, sold_out: remaining == Some(0), from_overlay }
 }
 
-/// The low-stock lever of `p` (percent, part of L) at this availability: 0 unless the
-/// catalogue names one and the remaining stock is above 0 and at most its threshold.
+/// The catalogue's low-stock setting of `p`, when its remaining stock is above 0 and at most
+/// the setting's threshold at this availability.
+pub fn low_stock(p: &Proposition, availability: &Availability) -> Option<LowStock> {
+    let low = p.loyalty.as_ref()?.low_stock?;
+    availability.remaining.filter(|&n| n > 0 && n <= low.threshold).map(|_| low)
+}
+
+/// The low-stock lever of `p` (percent, part of L) at this availability: 0 unless its stock is
+/// low (see [`low_stock`]).
 pub fn low_stock_lever(p: &Proposition, availability: &Availability) -> f64 {
-    match (p.loyalty.as_ref().and_then(|l| l.low_stock), availability.remaining) {
-        (Some(low), Some(n)) if n > 0 && n <= low.threshold => low.lever,
-        _ => 0.0,
-    }
+    low_stock(p, availability).map_or(0.0, |low| low.lever)
 }
 
 #[cfg(feature = "compiler")]

@@ -9,10 +9,7 @@ use crate::time::parse_rfc3339;
 use crate::{Error, Result};
 use serde_json::{json, Value};
 
-/// A development key derived from a fixed seed: for tests only.
-pub(crate) fn dev_key(n: u8) -> SigningKey {
-    SigningKey::from_seed(&[n; 32])
-}
+pub(crate) use super::keys::dev_key;
 
 pub(crate) fn sample_payload() -> Payload {
     let json = read_catalogue_file(concat!(env!("CARGO_MANIFEST_DIR"), "/www/catalogue.json")).unwrap();

@@ -54,7 +54,7 @@ pub use token::{parse_token, DecisionId, Token};
 pub use treatment::Assignment;
 
 use crate::bundle::model::{Audience, Catalogue, FormFactor, HoldoutMode, Image, Kind, Reward};
-use crate::bundle::overlay::{availability, Overlay};
+use crate::bundle::overlay::{availability, low_stock, Overlay};
 use crate::bundle::Bundle;
 use crate::ledger::Ledger;
 use crate::profile::{Profile, ProfilePolicy};
@@ -450,7 +450,7 @@ fn slots(catalogue: &Catalogue, overlay: Option<&Overlay>, funnel: &Funnel, fill
                     points_cost,
                     discount_percent,
                     remaining: supply.remaining,
-                    low_stock: l.low_stock.zip(supply.remaining).is_some_and(|(low, n)| n <= low.threshold),
+                    low_stock: low_stock(p, &supply).is_some(),
                 }
             }),
             token: token::tracking_token(decision_id, &p.id, &treatment.id),

@@ -135,6 +135,7 @@ pub(crate) fn prioritise_all(
                 (true, Some(id), Some(t)) => Some(bandit::sampled_propensity(t, id, now, &p.id)),
                 _ => None,
             };
+            // Only a deal with a low-stock setting looks its availability up.
             let stock_lever = match &p.loyalty {
                 Some(l) if l.low_stock.is_some() => low_stock_lever(p, &availability(p, overlay.and_then(|o| o.entry(i)))),
                 _ => 0.0,

@@ -65,7 +65,7 @@ fn rules(d: &Decision) -> Vec<Rule> {
 }
 
 /// The payload with a change made to one proposition.
-fn with_proposition(id: &str, change: impl FnOnce(&mut crate::bundle::model::Proposition)) -> Payload {
+pub(crate) fn with_proposition(id: &str, change: impl FnOnce(&mut crate::bundle::model::Proposition)) -> Payload {
     let mut payload = sample_payload();
     let p = payload.catalogue.propositions.iter_mut().find(|p| p.id == id).unwrap();
     change(p);

@@ -105,7 +105,7 @@ pub fn sign(snapshot: &[u8], key: &crate::bundle::keys::SigningKey) -> Result<St
 #[cfg(all(test, feature = "compiler"))]
 mod tests {
     use super::*;
-    use crate::bundle::tests::dev_key;
+    use crate::bundle::keys::dev_key;
 
     const SNAPSHOT: &str = r#"{"id": "p-1", "attributes": {"age": 40}, "consent": {"personalisation": true}}"#;
 

@@ -116,8 +116,8 @@ export interface ShownLoyalty {
 /** The stable name of the rule that kept a proposition off the screen. */
 export type TraceRule =
   "audience" | "channel" | "validity_window" | "paused" | "sold_out" | "consent_marketing" | "channel_opt_out" |
-  "holdout" | "converted" | "dismiss_cooldown" | "impression_cap" | "resting_after_ignored" |
-  "sales_per_day" | "eligibility" | "applicability" | "suitability" | "no_treatment" |
+  "holdout" | "eligibility" | "applicability" | "suitability" | "converted" | "dismiss_cooldown" |
+  "impression_cap" | "resting_after_ignored" | "sales_per_day" | "no_treatment" |
   "no_locale_creative" | "no_compact_creative" | "zero_priority" | "outranked" |
   "one_per_segment" | "max_sales" | "reserved_for_service";
 

@@ -102,7 +102,12 @@ async function webview(face, { url = `file://${join(assets, "classic.html")}`, c
   const received = () => page.evaluate(() => window.toNative.map((s) => JSON.parse(s)));
   const settled = () => page.evaluate(async () => { await (await window.opmaatRun).settled(); });
   const shown = () => page.$$eval("[data-opmaat-slot]", (els) => els.map((e) => e.getAttribute("data-opmaat-proposition")));
-  return { context, page, errors, requests, outside, send, received, settled, shown, started };
+  /** Sends `message` and waits until the page has handled it (and all before it). */
+  const deliver = async (message) => {
+    await send(message);
+    await settled();
+  };
+  return { context, page, errors, requests, outside, send, deliver, received, settled, shown, started };
 }
 
 const init = (fields = {}) => ({ v: 1, type: "init", id: "init-1", snapshot: signed, bundle: BUNDLE,
@@ -111,8 +116,7 @@ const init = (fields = {}) => ({ v: 1, type: "init", id: "init-1", snapshot: sig
 for (const [face, url] of [["ios", null], ["android-web-message", `${APP_ORIGIN}/module.html`], ["android-interface", null], ["react-native", `${APP_ORIGIN}/module.html`]]) {
   test(`${face}, from ${url ? "an app-assets origin" : "file://"}, no network: snapshot in, banners rendered, responses and ledger out in order`, async () => {
     const w = await webview(face, url ? { url } : {});
-    await w.send(init());
-    await w.settled();
+    await w.deliver(init());
     assert.deepEqual(await w.shown(), ["afloswijzer", "spaar-spektakel"]);
     const messages = await w.received();
     assert.equal(messages[0].type, "ready");
@@ -151,8 +155,7 @@ for (const [face, url] of [["ios", null], ["android-web-message", `${APP_ORIGIN}
 
 test("a dismissal survives a reload, and a cleared webview cache, when the app gives the ledger back", async () => {
   const w = await webview("ios");
-  await w.send(init());
-  await w.settled();
+  await w.deliver(init());
   assert.deepEqual(await w.shown(), ["afloswijzer", "spaar-spektakel"]);
   await w.page.click('[data-opmaat-slot="app-home:2"] .opmaat-dismiss');
   const dismissed = (await w.received()).filter((m) => m.type === "response" && m.event === "dismiss");
@@ -163,16 +166,14 @@ test("a dismissal survives a reload, and a cleared webview cache, when the app g
   await w.page.close();
   const again = await webview("ios", { context: w.context });
   await again.page.evaluate(() => localStorage.clear());
-  await again.send(init({ ledger: dismissed[0].ledger }));
-  await again.settled();
+  await again.deliver(init({ ledger: dismissed[0].ledger }));
   const shown = await again.shown();
   assert.ok(!shown.includes("spaar-spektakel"), shown.join());
   // Without the app's ledger (and with the cache cleared) the page could not have known.
   await again.page.close();
   const forgetful = await webview("ios", { context: w.context });
   await forgetful.page.evaluate(() => localStorage.clear());
-  await forgetful.send(init());
-  await forgetful.settled();
+  await forgetful.deliver(init());
   assert.ok((await forgetful.shown()).includes("spaar-spektakel"));
   await w.context.close();
 });
@@ -181,8 +182,7 @@ test("an unsigned or tampered snapshot is refused with its code; a bad message g
   const w = await webview("android-interface");
   const defaults = () => w.page.$$eval("[data-opmaat-slot] .default", (els) => els.map((e) => e.textContent));
   for (const [snapshot, code] of [[pensioner, "unsigned_profile"], [tampered, "bad_profile_signature"]]) {
-    await w.send(init({ id: code, snapshot }));
-    await w.settled();
+    await w.deliver(init({ id: code, snapshot }));
     const reply = (await w.received()).find((m) => m.type === "error" && m.inReplyTo === code);
     assert.equal(reply?.code, code, JSON.stringify(await w.received()));
     assert.deepEqual(await defaults(), ["Welkom terug", "Bekijk uw rekeningen"]);
@@ -194,15 +194,13 @@ test("an unsigned or tampered snapshot is refused with its code; a bad message g
     [JSON.stringify({ v: 1, type: "convert", token: "t" }), /before a successful init/],
   ]) {
     const count = (await w.received()).length;
-    await w.send(bad);
-    await w.settled();
+    await w.deliver(bad);
     const reply = (await w.received()).slice(count).find((m) => m.type === "error");
     assert.match(reply?.message ?? "", problem, bad);
   }
   assert.deepEqual(await defaults(), ["Welkom terug", "Bekijk uw rekeningen"]);
   // And a good init after all that still works.
-  await w.send(init());
-  await w.settled();
+  await w.deliver(init());
   assert.deepEqual(await w.shown(), ["afloswijzer", "spaar-spektakel"]);
   assert.deepEqual(w.errors, []);
   await w.context.close();
@@ -210,14 +208,12 @@ test("an unsigned or tampered snapshot is refused with its code; a bad message g
 
 test("a refused new bundle falls back to the last good one kept on the device", async () => {
   const w = await webview("ios");
-  await w.send(init());
-  await w.settled();
+  await w.deliver(init());
   const bytes = Buffer.from(BUNDLE, "base64");
   bytes[bytes.length - 1] ^= 1;
   await w.page.close();
   const again = await webview("ios", { context: w.context });
-  await again.send(init({ id: "tampered-bundle", bundle: bytes.toString("base64") }));
-  await again.settled();
+  await again.deliver(init({ id: "tampered-bundle", bundle: bytes.toString("base64") }));
   const reply = (await again.received()).find((m) => m.type === "error" && m.inReplyTo === "tampered-bundle");
   assert.equal(reply?.code, "bad_signature");
   assert.deepEqual(await again.shown(), ["afloswijzer", "spaar-spektakel"], "decided from the last good bundle");

@@ -7,7 +7,7 @@ use crate::bundle::envelope::{seal, seal_as, seal_raw_as};
 use crate::bundle::model::Reward;
 use crate::bundle::tests::{dev_key, sample_payload};
 use crate::bundle::{LoadOptions, Payload};
-use crate::decide::tests::{at, decide_json, engine_for, student, NOW};
+use crate::decide::tests::{at, decide_json, engine_for, student, with_proposition, NOW};
 use crate::decide::{Decision, Rule, Stage, OVERLAY_EXPIRED, OVERLAY_NOT_YET_VALID};
 use crate::Engine;
 
@@ -214,10 +214,7 @@ fn an_expired_overlay_falls_back_to_the_catalogue_with_a_warning() {
 
 /// The sample payload with the museum deal's catalogued stock set.
 fn museum_stock(stock: u32) -> Payload {
-    let mut payload = sample_payload();
-    let p = payload.catalogue.propositions.iter_mut().find(|p| p.id == "rijksmuseum").unwrap();
-    p.loyalty.as_mut().unwrap().stock = Some(stock);
-    payload
+    with_proposition("rijksmuseum", |p| p.loyalty.as_mut().unwrap().stock = Some(stock))
 }
 
 #[test]
@@ -258,9 +255,7 @@ fn low_stock_moves_the_priority_by_the_catalogue_s_lever() {
     engine.apply_overlay(&sealed(museum(json!({"remaining": 26}), 2), NOW, 1), at(NOW)).unwrap();
     assert_eq!(parts(&engine).0.stock_lever, 0.0);
     // A positive lever clears the last ones: shown, and the slot says they are few.
-    let mut clear = sample_payload();
-    let p = clear.catalogue.propositions.iter_mut().find(|p| p.id == "rijksmuseum").unwrap();
-    p.loyalty.as_mut().unwrap().low_stock.as_mut().unwrap().lever = 30.0;
+    let clear = with_proposition("rijksmuseum", |p| p.loyalty.as_mut().unwrap().low_stock.as_mut().unwrap().lever = 30.0);
     let mut engine = engine_for(&clear);
     engine.apply_overlay(&sealed(museum(json!({"remaining": 3}), 1), NOW, 1), at(NOW)).unwrap();
     let (high, loyalty) = parts(&engine);
