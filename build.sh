@@ -20,10 +20,11 @@ FIXTURES=target/test-fixtures
 DEMO_PORT=${OPMAAT_DEMO_PORT:-8080}
 EDGE_PORT=8787 # the port www/edge/config.capnp listens on
 
-# The gzipped .wasm may not grow past this (bytes): what the engine reached plus 3%. A size is
-# deterministic, so `./build.sh build` fails the moment a change makes the download bigger;
-# lower it whenever the engine shrinks.
-WASM_GZIP_BUDGET=238047
+# The gzipped .wasm may not grow past this (bytes): what the engine reached (240,524 with the
+# tokens that carry the decision's facts and the holdout group's withheld exposures) plus 1%. A
+# size is deterministic, so `./build.sh build` fails the moment a change makes the download
+# bigger; lower it whenever the engine shrinks.
+WASM_GZIP_BUDGET=242929
 
 FUZZ_TARGETS="bundle_decode overlay catalogue_compile profile context ledger rfc3339 condition_ir regex_js"
 FUZZ_TEST_SECONDS=${OPMAAT_FUZZ_TEST_SECONDS:-10} # each target's run inside ./build.sh test
@@ -182,11 +183,11 @@ fixtures() {
 # ---------------------------------------------------------------------------------------------
 run_tests() {
   say "test: clippy (no panics reachable from input: see the lints denied in src/lib.rs)"
-  cargo clippy --features cli --lib --bins
+  cargo clippy --features warehouse --lib --bins
   cargo clippy --target "$WASM_TARGET" --lib
 
-  say "test: native (unit, integration, doc)"
-  cargo test --features cli
+  say "test: native (unit, integration, doc), with the DataFusion aggregation of learn (warehouse)"
+  cargo test --features warehouse
   say "test: GrowthBook conformance, native (every case by name)"
   cargo test --features compiler --test conformance -- --nocapture
 
@@ -297,6 +298,9 @@ bench() {
   wasm-bindgen "target/$WASM_TARGET/release/opmaat_bench_conditions.wasm" --target web \
     --out-dir target/bench-conditions
   node benches/conditions-wasm/bench.mjs
+
+  say "bench: learn over 10 M and 100 M synthetic events, Parquet and JSON Lines (DataFusion, in memory)"
+  benches/learn.sh
 }
 
 case "${1:-}" in

@@ -1,14 +1,24 @@
-/** A measurement event as the engine produces it for the bank's collector. */
+/** A measurement event as the engine produces it for the bank's collector. Everything it says
+ * about its decision (bundle, version, placement, position, holdout, treatment, selection
+ * probability) comes from the slot's token: what the decision knew. */
 export interface MeasurementEvent {
   decisionId: string;
   proposition: string;
   treatment: string;
+  /** The customer was in the holdout group when the decision was made. */
   holdout: boolean;
-  event: "impression" | "click" | "dismiss" | "convert";
+  /** "withheld": a held-out customer's decision would have shown the proposition (the control
+   * group's exposure; `decision.measurement`). */
+  event: "impression" | "click" | "dismiss" | "convert" | "withheld";
   /** RFC 3339, UTC. */
   time: string;
   bundle: string;
   bundleVersion: number;
+  placement: string;
+  /** 1, 2, … in the placement; 0 for a withheld proposition. */
+  position: number;
+  /** The probability with which the decision picked this treatment (for off-policy evaluation). */
+  selectionProbability: number;
   /** The pseudonymous id of the profile. */
   subject: string;
 }

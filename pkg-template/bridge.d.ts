@@ -16,7 +16,7 @@ export type AppMessage =
 /** Messages the page sends the app; `seq` counts them, 1, 2, 3, … */
 export type PageMessage = { v: 1; seq: number } & (
   | { type: "ready"; protocol: 1 }
-  | { type: "decided"; placements: { placement: string; decisionId: string; bundleVersion: number; slots: { position: number; proposition: string; token: string }[]; warnings: string[] }[] }
+  | { type: "decided"; placements: { placement: string; decisionId: string; bundleVersion: number; slots: { position: number; proposition: string; token: string }[]; warnings: string[]; measurement: import("./beacon.js").MeasurementEvent[] }[] }
   | { type: "response"; event: "impression" | "click" | "dismiss" | "convert"; token: string; proposition?: string; recorded: "added" | "duplicate" | "stale"; ledger: string; measurement: import("./beacon.js").MeasurementEvent[] }
   | { type: "ledger"; ledger: string }
   | { type: "error"; code: string; message: string; inReplyTo?: string | number }

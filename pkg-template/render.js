@@ -13,7 +13,8 @@
 // per decision; a click before the browser follows the link, whose URL carries the slot's token
 // (`opmaat` parameter: decision, proposition, treatment, nothing personal) so the form behind it
 // can pre-fill; "not interested" records a dismissal and gives the slot its default content back.
-// Each response updates the ledger in `store` and hands measurement events to `beacon`.
+// Each response updates the ledger in `store` and hands measurement events to `beacon`; so does
+// rendering a held-out customer's decision (its `withheld` events, `decision.measurement`).
 
 /** Viewports narrower than this many CSS pixels get compact creatives. */
 export const COMPACT_BREAKPOINT = 640;
@@ -97,6 +98,8 @@ export function renderSlots(decision, root, { engine, profile, store = localStor
     observer?.observe(banner);
     shown.push(slot.proposition);
   }
+  // A held-out customer's decision: what it withheld, for the control group's exposures.
+  if (decision.measurement?.length) beacon?.send(decision.measurement);
   return { shown, problems };
 }
 

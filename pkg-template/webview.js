@@ -154,6 +154,7 @@ export async function runWebview({
     bridge.send("decided", { placements: decisions.map((d) => ({
       placement: d.placement.id, decisionId: d.decisionId, bundleVersion: d.bundleVersion,
       slots: d.slots.map((s) => ({ position: s.position, proposition: s.proposition, token: s.token })), warnings: d.warnings,
+      measurement: d.measurement ?? [],
     })) });
   };
   const onMessage = async (message) => {

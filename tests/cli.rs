@@ -189,29 +189,48 @@ fn schema_command_prints_the_committed_schema() {
 #[test]
 fn learn_writes_a_catalogue_with_a_higher_version() {
     let dir = workdir("learn");
-    let line = |subject: &str, event: &str, holdout: bool| {
+    let line = |subject: &str, proposition: &str, event: &str, holdout: bool| {
+        let position = if event == "withheld" { 0 } else { 1 };
         format!(
-            "{{\"decisionId\":\"d-{subject}\",\"proposition\":\"afloswijzer\",\"treatment\":\"a\",\"holdout\":{holdout},\"event\":\"{event}\",\"time\":\"2026-12-05T09:30:00Z\",\"bundle\":\"bank-nl-web\",\"bundleVersion\":1,\"subject\":\"{subject}\"}}\n"
+            "{{\"decisionId\":\"d-{subject}\",\"proposition\":\"{proposition}\",\"treatment\":\"a\",\"holdout\":{holdout},\"event\":\"{event}\",\"time\":\"2026-12-05T09:30:00Z\",\"bundle\":\"bank-nl-web\",\"bundleVersion\":1,\"placement\":\"overview\",\"position\":{position},\"selectionProbability\":1.0,\"subject\":\"{subject}\"}}\n"
         )
     };
-    let mut events = String::new();
+    let conversion = |subject: &str| format!("{{\"subject\":\"{subject}\",\"proposition\":\"green-savings\",\"time\":\"2026-12-05T10:00:00Z\"}}\n");
+    let (mut events, mut conversions) = (String::new(), String::new());
     for i in 0..50 {
-        events += &line(&format!("s{i}"), "impression", false);
+        let s = format!("s{i}");
+        events += &line(&s, "afloswijzer", "impression", false);
+        events += &line(&s, "green-savings", "impression", false);
         if i % 5 == 0 {
-            events += &line(&format!("s{i}"), "click", false);
-            events += &line(&format!("s{i}"), "convert", false);
+            events += &line(&s, "afloswijzer", "click", false);
+            events += &line(&s, "afloswijzer", "convert", false);
+            events += &line(&s, "green-savings", "convert", false);
+            conversions += &conversion(&s);
         }
     }
-    events += &line("h1", "convert", true);
-    events += &line("h2", "impression", true);
+    for i in 0..40 {
+        let h = format!("h{i}");
+        events += &line(&h, "afloswijzer", "impression", true);
+        events += &line(&h, "green-savings", "withheld", true);
+        if i % 20 == 0 {
+            conversions += &conversion(&h);
+        }
+    }
     std::fs::write(dir.join("events.jsonl"), events).unwrap();
+    std::fs::write(dir.join("conversions.jsonl"), conversions).unwrap();
     let catalogue = Path::new(ROOT).join("www/catalogue.json");
-    let args = ["learn", "--events", "events.jsonl", "--catalogue", catalogue.to_str().unwrap(), "--out", "learned.json", "--now", "2026-12-06T00:00:00Z"];
-    let out = run(&dir, &args);
+    let catalogue = catalogue.to_str().unwrap();
+    let learn = |extra: &[&str]| {
+        let mut args = vec!["learn", "--catalogue", catalogue, "--out", "learned.json", "--now", "2026-12-06T00:00:00Z"];
+        args.extend_from_slice(extra);
+        run(&dir, &args)
+    };
+    let out = learn(&["--events", "events.jsonl", "--conversions", "conversions.jsonl"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let printed = stdout(&out);
     assert!(printed.contains("catalogue version 2 learned"), "{printed}");
-    assert!(printed.contains("afloswijzer            treated 0.2000 (n=50) holdout 0.5000 (n=2)"), "{printed}");
+    assert!(printed.contains("green-savings          treated 0.2000 (n=50) holdout 0.0500 (n=40) uplift +0.1500"), "{printed}");
+    assert!(printed.contains("afloswijzer            no holdout evidence: the holdout group is shown it too"), "{printed}");
     assert!(printed.contains("mortgages                       50      10          10    0.2000"), "{printed}");
     let learned: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("learned.json")).unwrap()).unwrap();
     assert_eq!(learned["version"], 2);
@@ -222,9 +241,50 @@ fn learn_writes_a_catalogue_with_a_higher_version() {
     let built = run(&dir, &["build", "learned.json", "--key", "k.key", "--out", "learned.opb"]);
     assert!(built.status.success(), "{}", stderr(&built));
     assert!(stdout(&built).contains("bank-nl-web v2"), "{}", stdout(&built));
+
+    // Without the bank's conversions, no uplift is claimed.
+    let out = learn(&["--events", "events.jsonl"]);
+    assert!(stdout(&out).contains("green-savings          no holdout evidence: no server-side conversions were read"), "{}", stdout(&out));
+
+    // The SQL, and counts made elsewhere (here the in-memory aggregation's, as JSON Lines).
+    let sql = run(&dir, &["learn", "--print-sql", "--catalogue", catalogue]);
+    assert!(sql.status.success() && stdout(&sql).contains("FROM distinct_events GROUP BY proposition, treatment, holdout, event"), "{}", stderr(&sql));
+    let counts = opmaat::learn::aggregate(
+        &opmaat::learn::parse_events(&std::fs::read_to_string(dir.join("events.jsonl")).unwrap(), "events.jsonl").unwrap(),
+        &opmaat::learn::parse_conversions(&std::fs::read_to_string(dir.join("conversions.jsonl")).unwrap(), "c").unwrap(),
+        &opmaat::bundle::compile::parse_catalogue(&std::fs::read_to_string(catalogue).unwrap()).unwrap(),
+    );
+    let text: String = counts.rows.iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect();
+    std::fs::write(dir.join("counts.jsonl"), text).unwrap();
+    let from_counts = learn(&["--counts", "counts.jsonl"]);
+    assert!(from_counts.status.success(), "{}", stderr(&from_counts));
+    assert_eq!(stdout(&from_counts), printed, "the same report from the counts");
+
+    // Off-policy evaluation of the learned bundle against the log.
+    let evaluated = learn(&["--events", "events.jsonl", "--evaluate", "learned.opb", "--pub", "k.key.pub"]);
+    assert!(evaluated.status.success(), "{}", stderr(&evaluated));
+    assert!(stdout(&evaluated).contains("off-policy evaluation of the candidate"), "{}", stdout(&evaluated));
+    assert!(stdout(&evaluated).contains("afloswijzer                     50  0.2000"), "{}", stdout(&evaluated));
+
     std::fs::write(dir.join("bad.jsonl"), "{\"not\": \"an event\"}\n").unwrap();
-    let bad = run(&dir, &["learn", "--events", "bad.jsonl", "--catalogue", catalogue.to_str().unwrap(), "--out", "x.json"]);
-    assert!(stderr(&bad).starts_with("error[invalid_argument]: bad.jsonl:1: not a measurement event"), "{}", stderr(&bad));
+    let bad = run(&dir, &["learn", "--events", "bad.jsonl", "--catalogue", catalogue, "--out", "x.json"]);
+    assert!(stderr(&bad).starts_with("error[invalid_argument]: bad.jsonl: 1 bad row (nothing was learned):\nbad.jsonl:1: not a measurement event"), "{}", stderr(&bad));
+}
+
+#[test]
+fn synth_writes_an_event_log_that_learn_reads() {
+    let dir = workdir("synth-events");
+    let catalogue = Path::new(ROOT).join("www/catalogue.json");
+    let out = run(&dir, &["synth", "--events", "3000", "--catalogue", catalogue.to_str().unwrap(), "--out", "e.jsonl", "--conversions-out", "c.jsonl", "--days", "7"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("3000 events and "), "{}", stderr(&out));
+    let events = std::fs::read_to_string(dir.join("e.jsonl")).unwrap();
+    assert_eq!(events.lines().count(), 3000);
+    let again = run(&dir, &["synth", "--events", "3000", "--catalogue", catalogue.to_str().unwrap(), "--out", "e2.jsonl", "--days", "7"]);
+    assert!(again.status.success());
+    assert_eq!(std::fs::read_to_string(dir.join("e2.jsonl")).unwrap(), events, "deterministic for a seed");
+    let learned = run(&dir, &["learn", "--events", "e.jsonl", "--conversions", "c.jsonl", "--catalogue", catalogue.to_str().unwrap(), "--out", "l.json", "--engine", "memory"]);
+    assert!(learned.status.success(), "{}", stderr(&learned));
 }
 
 /// A malformed timestamp anywhere is an `invalid_argument` error with its place, exit status 1,

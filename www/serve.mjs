@@ -42,11 +42,12 @@ const OVERLAY_TTL_MINUTES = 60;
 export const MAX_BATCH_BYTES = 64 * 1024;
 export const MAX_BATCH_EVENTS = 200;
 const MAX_FIELD_LENGTH = 200;
-const EVENT_KINDS = new Set(["impression", "click", "dismiss", "convert"]);
+const EVENT_KINDS = new Set(["impression", "click", "dismiss", "convert", "withheld"]);
 /** Every field of a measurement event and its type; nothing else is accepted (no personal data). */
 const FIELDS = {
   decisionId: "string", proposition: "string", treatment: "string", holdout: "boolean",
-  event: "string", time: "string", bundle: "string", bundleVersion: "number", subject: "string",
+  event: "string", time: "string", bundle: "string", bundleVersion: "number", placement: "string",
+  position: "number", selectionProbability: "number", subject: "string",
 };
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -66,6 +67,11 @@ export function checkEvent(event, index) {
   if (!EVENT_KINDS.has(event.event)) return `${where}.event: expected one of ${[...EVENT_KINDS].join(", ")}`;
   if (!RFC3339.test(event.time) || Number.isNaN(Date.parse(event.time))) return `${where}.time: expected an RFC 3339 UTC time`;
   if (!Number.isSafeInteger(event.bundleVersion) || event.bundleVersion < 0) return `${where}.bundleVersion: expected a whole number`;
+  if (!Number.isInteger(event.position) || event.position < 0 || event.position > 255) return `${where}.position: expected a whole number from 0 to 255`;
+  if (!(event.selectionProbability > 0 && event.selectionProbability <= 1)) return `${where}.selectionProbability: expected a probability above 0 and at most 1`;
+  if ((event.event === "withheld") !== (event.position === 0) || (event.event === "withheld" && !event.holdout)) {
+    return `${where}: a withheld event has position 0 and holdout true, any other event position 1 or more`;
+  }
   return null;
 }
 

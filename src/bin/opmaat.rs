@@ -102,18 +102,43 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Learn from the collector's measurement events: new Beta parameters and default
-    /// propensities (old evidence fading), uplift against the holdout group, version + 1.
+    /// Learn from the collector's measurement events (and the bank's server-side conversions):
+    /// new Beta parameters and default propensities (old evidence fading), uplift against the
+    /// holdout group, version + 1; optionally evaluate a candidate bundle off-policy.
     Learn {
-        /// The collector's JSON Lines of measurement events.
+        /// The measurement events: JSON Lines (the collector's), or Parquet.
+        #[arg(long, required_unless_present_any = ["counts", "print_sql"])]
+        events: Option<PathBuf>,
+        /// The bank's server-side conversions: JSON Lines or Parquet (see the README).
         #[arg(long)]
-        events: String,
+        conversions: Option<PathBuf>,
+        /// Learn from counts the aggregation made elsewhere (the --print-sql query's result, as
+        /// Parquet or JSON Lines) instead of from events.
+        #[arg(long, conflicts_with_all = ["events", "conversions"])]
+        counts: Option<PathBuf>,
+        /// Print the aggregation's SQL for this catalogue (to run where the events are) and stop.
+        #[arg(long)]
+        print_sql: bool,
         /// The catalogue JSON to learn into.
         #[arg(long)]
         catalogue: String,
-        /// Where to write the updated catalogue.
+        /// Where to write the updated catalogue (needed unless --print-sql).
+        #[arg(long, required_unless_present = "print_sql")]
+        out: Option<PathBuf>,
+        /// Estimate what this candidate bundle's treatments would have earned on the logged
+        /// traffic (IPS and self-normalised IPS). Needs --pub.
         #[arg(long)]
-        out: PathBuf,
+        evaluate: Option<String>,
+        /// A trusted public key for --evaluate: base64, or a file holding it.
+        #[arg(long = "pub")]
+        public_keys: Vec<String>,
+        /// Where the aggregation runs: datafusion (built with the warehouse feature; the default
+        /// there) or memory (JSON Lines only).
+        #[arg(long, value_parser = ["memory", "datafusion"])]
+        engine: Option<String>,
+        /// DataFusion's memory limit in MiB; beyond it the aggregation spills to disk.
+        #[arg(long, default_value_t = 4096)]
+        memory_limit_mb: usize,
         /// Measure event ages from this moment (RFC 3339); default now.
         #[arg(long)]
         now: Option<String>,
@@ -127,15 +152,17 @@ enum Command {
         #[arg(long, default_value_t = opmaat::learn::Options::DEFAULT_PRIOR_STRENGTH)]
         prior_strength: f64,
     },
-    /// Write a synthetic catalogue (for benchmarks and load tests).
+    /// Write a synthetic catalogue (for benchmarks and load tests), or with --events a synthetic
+    /// event log of a catalogue.
     Synth {
         /// How many propositions.
-        #[arg(long)]
-        propositions: usize,
-        /// Seed: the same seed gives the same catalogue.
+        #[arg(long, required_unless_present = "events")]
+        propositions: Option<usize>,
+        /// Seed: the same seed gives the same catalogue (or log).
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Where to write the catalogue JSON (default: standard output).
+        /// Where to write the catalogue JSON (default: standard output), or with --events the
+        /// log: .parquet, or JSON Lines by any other name.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Also write this many synthetic customers, as `{"profiles": [...], "contexts": [...]}`,
@@ -145,6 +172,23 @@ enum Command {
         /// Where to write the customers that --people asks for.
         #[arg(long)]
         people_out: Option<PathBuf>,
+        /// Write this many measurement events of --catalogue's decisions over synthetic
+        /// customers, with responses from a behaviour model of known true rates.
+        #[arg(long, requires_all = ["catalogue", "out"], conflicts_with = "propositions")]
+        events: Option<u64>,
+        /// The catalogue JSON whose decisions --events logs.
+        #[arg(long)]
+        catalogue: Option<String>,
+        /// Where to write the log's server-side conversions (.parquet or JSON Lines).
+        #[arg(long, requires = "events")]
+        conversions_out: Option<PathBuf>,
+        /// Days the log covers (customers visit on about half of them).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// The log's first day (RFC 3339, midnight UTC); default 30 days before the catalogue's
+        /// validity ends, or its start.
+        #[arg(long)]
+        start: Option<String>,
     },
     /// Availability overlays: live stock and pause states for a bundle's propositions, signed
     /// like bundles, valid for minutes to hours (build, verify, inspect).
@@ -303,24 +347,60 @@ fn run(command: Command) -> Result<()> {
             }
         }
         Command::SignProfile { profile, key, out } => sign_profile(&profile, &key, out.as_deref()),
-        Command::Learn { events, catalogue, out, now: at, half_life_days, decay, prior_strength } => {
+        Command::Learn {
+            events,
+            conversions,
+            counts,
+            print_sql,
+            catalogue,
+            out,
+            evaluate,
+            public_keys,
+            engine,
+            memory_limit_mb,
+            now: at,
+            half_life_days,
+            decay,
+            prior_strength,
+        } => {
             let now = match at {
                 Some(text) => parse_rfc3339(&text, "--now")?,
                 None => now(),
             };
-            let measured = opmaat::learn::parse_events(&read_text(&events)?, &events)?;
             let mut parsed = opmaat::bundle::compile::parse_catalogue(&read_catalogue_file(&catalogue)?).map_err(|e| with_file(e, &catalogue))?;
+            if print_sql {
+                print!("{}", opmaat::learn::sql(&parsed));
+                return Ok(());
+            }
+            let counts = match (&counts, &events) {
+                (Some(path), _) => opmaat::learn::read_counts(path)?,
+                (None, Some(path)) => opmaat::learn::counts_of_files(path, conversions.as_deref(), &parsed, aggregator(engine.as_deref(), memory_limit_mb)?)?,
+                (None, None) => return Err(Error::argument("--events", "pass --events (or --counts)")),
+            };
             let options = opmaat::learn::Options { now, half_life_days, decay, prior_strength };
-            let report = opmaat::learn::learn(&mut parsed, &measured, &options)?;
+            let report = opmaat::learn::learn(&mut parsed, &counts, &options)?;
+            let out = out.ok_or_else(|| Error::argument("--out", "where should the learned catalogue go?"))?;
             let text = serde_json::to_string_pretty(&parsed).map_err(|e| Error::argument("learn", e))? + "\n";
             write_or_print(Some(&out), &text)?;
             print!("{}", opmaat::learn::table(&report));
+            if let Some(candidate) = evaluate {
+                if public_keys.is_empty() {
+                    return Err(Error::argument("--pub", "the candidate bundle is verified before it is evaluated: pass its signing key's public key"));
+                }
+                let trusted = trusted_keys(&public_keys)?;
+                let bundle = opmaat::bundle::load(&read_bundle(&candidate)?, &LoadOptions { trusted_keys: &trusted, now, min_version: None })?;
+                let policy = opmaat::learn::evaluate::policy_of(&bundle.payload.catalogue);
+                print!("\n{}", opmaat::learn::evaluate::table(&opmaat::learn::evaluate::evaluate(&counts, &policy)));
+            }
             println!("\n{} written: build it into a bundle (version {}) to use what was learned", out.display(), report.version);
             Ok(())
         }
         Command::Overlay { command } => overlay_command(command),
-        Command::Synth { propositions, seed, out, people, people_out } => {
-            let c = synthetic::catalogue(propositions, seed);
+        Command::Synth { propositions, seed, out, people, people_out, events, catalogue, conversions_out, days, start } => {
+            if let (Some(n), Some(path)) = (events, catalogue.as_deref()) {
+                return synth_events(n, path, seed, days, start.as_deref(), out.as_deref(), conversions_out.as_deref());
+            }
+            let c = synthetic::catalogue(propositions.unwrap_or(0), seed);
             let text = serde_json::to_string_pretty(&c).map_err(|e| Error::argument("synth", e))? + "\n";
             if let (Some(n), Some(path)) = (people, people_out.as_deref()) {
                 let people = serde_json::json!({
@@ -331,6 +411,139 @@ fn run(command: Command) -> Result<()> {
             }
             write_or_print(out.as_deref(), &text)
         }
+    }
+}
+
+/// Where `learn` aggregates: DataFusion when built with it, unless told otherwise.
+fn aggregator(engine: Option<&str>, memory_limit_mb: usize) -> Result<opmaat::learn::Aggregator> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let _ = (memory_limit_mb, threads);
+    match engine {
+        Some("memory") => Ok(opmaat::learn::Aggregator::Memory),
+        #[cfg(feature = "warehouse")]
+        Some("datafusion") | None => Ok(opmaat::learn::Aggregator::DataFusion(opmaat::learn::warehouse::Limits { memory_limit_mb, threads })),
+        #[cfg(not(feature = "warehouse"))]
+        Some("datafusion") => Err(Error::argument("--engine", "datafusion: this opmaat was built without it (`--features warehouse`)")),
+        #[cfg(not(feature = "warehouse"))]
+        None => Ok(opmaat::learn::Aggregator::Memory),
+        Some(other) => Err(Error::argument("--engine", format!("{other:?}: memory or datafusion"))),
+    }
+}
+
+/// `opmaat synth --events`: a synthetic log of a catalogue's decisions.
+fn synth_events(n: u64, catalogue_path: &str, seed: u64, days: u32, start: Option<&str>, out: Option<&Path>, conversions_out: Option<&Path>) -> Result<()> {
+    use opmaat::synthetic::events::{self, Setting};
+    let out = out.ok_or_else(|| Error::argument("--out", "where should the events go?"))?;
+    let json = read_catalogue_file(catalogue_path).map_err(|e| with_file(e, catalogue_path))?;
+    let authored = opmaat::bundle::compile::parse_catalogue(&json).map_err(|e| with_file(e, catalogue_path))?;
+    let products = authored.propositions.iter().filter_map(|p| Some((p.id.clone(), p.product.clone()?))).collect();
+    let start = match start {
+        Some(text) => parse_rfc3339(text, "--start")?,
+        None => {
+            let from = parse_rfc3339(&authored.valid.from, "catalogue.valid.from")?;
+            let until = parse_rfc3339(&authored.valid.until, "catalogue.valid.until")?;
+            (until - i64::from(days) * opmaat::time::DAY).max(from).div_euclid(opmaat::time::DAY) * opmaat::time::DAY
+        }
+    };
+    let payload = compile_json(&json, start).map_err(|e| with_file(e, catalogue_path))?;
+    let mut seed_bytes = [0u8; SigningKey::SEED_LEN];
+    getrandom::fill(&mut seed_bytes).map_err(|e| io_error(Path::new("(system random source)"), e))?;
+    let key = SigningKey::from_seed(&seed_bytes);
+    let mut trusted = TrustedKeys::new();
+    trusted.add(&key.public_key())?;
+    let engine = Engine::load(&seal(&payload, &key)?, &LoadOptions { trusted_keys: &trusted, now: start, min_version: None })?;
+    let setting = Setting { engine: &engine, products: &products, seed, days, start };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut sink = LogFiles::create(out, conversions_out)?;
+    let (written, conversions) = events::write(&setting, n, threads, &mut sink)?;
+    sink.finish()?;
+    eprintln!("{written} events and {conversions} server-side conversions of {} over {days} days written to {}", authored.catalogue, out.display());
+    Ok(())
+}
+
+/// Where `synth --events` writes: JSON Lines or Parquet files (the conversions may go nowhere).
+struct LogFiles {
+    events: LogFile<opmaat::measure::Measurement>,
+    conversions: Option<LogFile<opmaat::learn::Conversion>>,
+}
+
+enum LogFile<T> {
+    Lines(std::io::BufWriter<std::fs::File>, PathBuf),
+    #[cfg(feature = "warehouse")]
+    Parquet(Box<opmaat::learn::warehouse::ParquetSink<T>>),
+    #[cfg(not(feature = "warehouse"))]
+    #[allow(dead_code)]
+    Never(std::marker::PhantomData<T>),
+}
+
+impl<T: serde::Serialize> LogFile<T> {
+    fn create(path: &Path, parquet: impl FnOnce(&Path) -> Result<LogFile<T>>) -> Result<LogFile<T>> {
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
+            return parquet(path);
+        }
+        let file = std::fs::File::create(path).map_err(|e| io_error(path, e))?;
+        Ok(LogFile::Lines(std::io::BufWriter::new(file), path.to_path_buf()))
+    }
+
+    fn push(&mut self, row: &T) -> Result<()>
+    where
+        T: Clone,
+    {
+        match self {
+            LogFile::Lines(w, path) => {
+                serde_json::to_writer(&mut *w, row).map_err(|e| Error::argument(path.display(), e))?;
+                w.write_all(b"\n").map_err(|e| io_error(path, e))
+            }
+            #[cfg(feature = "warehouse")]
+            LogFile::Parquet(sink) => sink.push(row.clone()),
+            #[cfg(not(feature = "warehouse"))]
+            LogFile::Never(_) => Ok(()),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            LogFile::Lines(mut w, path) => w.flush().map_err(|e| io_error(&path, e)),
+            #[cfg(feature = "warehouse")]
+            LogFile::Parquet(sink) => sink.finish(),
+            #[cfg(not(feature = "warehouse"))]
+            LogFile::Never(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(feature = "warehouse")]
+fn parquet_of<T>(make: fn(&Path) -> Result<opmaat::learn::warehouse::ParquetSink<T>>) -> impl FnOnce(&Path) -> Result<LogFile<T>> {
+    move |path| make(path).map(|sink| LogFile::Parquet(Box::new(sink)))
+}
+
+#[cfg(not(feature = "warehouse"))]
+fn no_parquet<T>(path: &Path) -> Result<LogFile<T>> {
+    Err(Error::argument(path.display(), "Parquet is written with `--features warehouse`; or name the file .jsonl"))
+}
+
+impl LogFiles {
+    fn create(events: &Path, conversions: Option<&Path>) -> Result<LogFiles> {
+        #[cfg(feature = "warehouse")]
+        let (e, c) = (parquet_of(opmaat::learn::warehouse::event_sink), parquet_of(opmaat::learn::warehouse::conversion_sink));
+        #[cfg(not(feature = "warehouse"))]
+        let (e, c) = (no_parquet, no_parquet);
+        Ok(LogFiles { events: LogFile::create(events, e)?, conversions: conversions.map(|p| LogFile::create(p, c)).transpose()? })
+    }
+
+    fn finish(self) -> Result<()> {
+        self.events.finish()?;
+        self.conversions.map_or(Ok(()), LogFile::finish)
+    }
+}
+
+impl opmaat::synthetic::events::Sink for LogFiles {
+    fn event(&mut self, event: &opmaat::measure::Measurement) -> Result<()> {
+        self.events.push(event)
+    }
+
+    fn conversion(&mut self, conversion: &opmaat::learn::Conversion) -> Result<()> {
+        self.conversions.as_mut().map_or(Ok(()), |c| c.push(conversion))
     }
 }
 

@@ -249,7 +249,7 @@ pub enum Audience {
 }
 
 /// What kind of action a proposition is.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Sales,
@@ -264,6 +264,10 @@ pub struct Proposition {
     pub id: String,
     /// Product segment: savings, payments, mortgages, loans, investments, insurance, service, …
     pub segment: String,
+    /// The bank's product code, as its server-side conversions name it (`opmaat learn
+    /// --conversions`). Authoring only: bundles do not carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
     pub kind: Kind,
     /// Channels it may be shown in.
     pub channels: Vec<String>,

@@ -45,6 +45,10 @@ pub struct Bundle {
     pub conditions: Prepared,
     /// Size of the bundle in bytes.
     pub size: usize,
+    /// The first 8 bytes of SHA-256 over the payload: what the bundle says, whatever key signed
+    /// it. Decision ids include it, so two catalogues with the same id and version never share
+    /// one.
+    pub content: [u8; 8],
     /// Every proposition's ledger key with its index, sorted by key: how the ledger's entries
     /// are matched to propositions (see [`crate::ledger::proposition_key`]).
     pub ledger_keys: Vec<(u32, u32)>,
@@ -66,6 +70,7 @@ pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Bundle> {
 
 /// [`load`] after the signature has been verified.
 fn load_verified(header: Header, payload_bytes: &[u8], size: usize, options: &LoadOptions) -> Result<Bundle> {
+    let content = content_digest(payload_bytes);
     let mut payload: Payload = envelope::decode(payload_bytes)?;
     payload.catalogue.check()?;
     if payload.expires_at <= payload.not_before {
@@ -103,7 +108,13 @@ fn load_verified(header: Header, payload_bytes: &[u8], size: usize, options: &Lo
     if ledger_keys.windows(2).any(|w| matches!(w, [a, b] if a.0 == b.0)) {
         return Err(Error::malformed("two propositions share a ledger key"));
     }
-    Ok(Bundle { header, payload, conditions, size, ledger_keys })
+    Ok(Bundle { header, payload, conditions, size, content, ledger_keys })
+}
+
+/// The first 8 bytes of SHA-256 over a payload's bytes.
+fn content_digest(payload: &[u8]) -> [u8; 8] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(payload).first_chunk::<8>().copied().unwrap_or_default() // always 32 bytes
 }
 
 #[cfg(all(test, feature = "compiler"))]

@@ -80,6 +80,7 @@ const RANKED_FIRST: usize = 32;
 /// cost, the same arbitration with every strategic setting at 0 (`without`). With `complete`
 /// every loser is in the result's `lost` (for the trace); without, only the best candidates are
 /// ranked and `lost` may be partial, the slots are the same.
+#[inline(never)] // called twice for a held-out customer: one copy keeps the Wasm small
 pub(crate) fn arbitrate(funnel: &Funnel, propositions: &[Proposition], rules: Rules, complete: bool) -> (Filled, Filled) {
     let entries = |fallback: bool, priority: fn(&Parts) -> f64| {
         let out: Vec<Entry> = funnel

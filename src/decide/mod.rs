@@ -33,7 +33,6 @@ pub mod policy;
 pub mod prioritise;
 pub mod rules;
 pub mod select;
-pub mod token;
 pub mod treatment;
 
 #[cfg(all(test, feature = "compiler"))]
@@ -50,13 +49,14 @@ pub use context::{Context, Screen};
 pub use explain::TraceEntry;
 pub use rules::{Rule, Stage};
 pub use prioritise::{Parts, PropensitySource};
-pub use token::{parse_token, DecisionId, Token};
+pub use crate::measure::token::{parse_token, BundleRef, DecisionId, Token};
 pub use treatment::Assignment;
 
 use crate::bundle::model::{Audience, Catalogue, FormFactor, HoldoutMode, Image, Kind, Reward};
 use crate::bundle::overlay::{availability, low_stock, Overlay};
 use crate::bundle::Bundle;
 use crate::ledger::Ledger;
+use crate::measure::{Measured, Measurement};
 use crate::profile::{Profile, ProfilePolicy};
 use crate::time::{format_rfc3339, Timestamp};
 use crate::{Error, Result};
@@ -84,7 +84,7 @@ pub struct DecideRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
-    /// 16 hex digits, the same for the same inputs (see [`token`]).
+    /// 16 hex digits, the same for the same inputs (see [`crate::measure::token`]).
     pub decision_id: String,
     pub bundle_id: String,
     pub bundle_version: u64,
@@ -106,6 +106,19 @@ pub struct Decision {
     pub expected_value: f64,
     /// The customer is in the catalogue's holdout control group (see [`holdout`]).
     pub holdout: bool,
+    /// For a customer in the holdout group: the propositions the decision would have shown
+    /// outside it and did not (the group's counterfactual exposures). Their measurement events
+    /// (`withheld`, sent with analytics consent) make the control arm of the uplift `learn`
+    /// reports. Empty, and absent from the JSON, for everyone else.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<Withheld>,
+    /// The `withheld` measurement events of those propositions, for the collector: present only
+    /// with analytics consent and a pseudonymous id. Hosts send them when they render the
+    /// placement, as they send impressions. (The Wasm shell adds them to the JS decision itself,
+    /// through the JSON path the measurement events of responses already take.)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(target_arch = "wasm32", serde(skip))]
+    pub measurement: Vec<Measurement>,
     /// What the same decision would have shown with the strategic knob at 0.
     pub without_knob: WithoutKnob,
     /// One entry for every proposition not shown, in catalogue order.
@@ -181,6 +194,16 @@ pub struct Slot {
     pub loyalty: Option<ShownLoyalty>,
     /// Names this impression: the ledger records the customer's responses under it, and
     /// measurement events (sent only with analytics consent) carry it. No personal data.
+    pub token: String,
+}
+
+/// A proposition the holdout group's decision withheld: it would have been shown otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Withheld {
+    pub proposition: String,
+    pub treatment: String,
+    /// The token of the `withheld` measurement event (position 0, holdout and withheld set).
     pub token: String,
 }
 
@@ -323,7 +346,8 @@ pub(crate) fn decide(
         }
         None => None,
     };
-    let decision_id = DecisionId::of(&payload.bundle_id, payload.version, &placement.id, profile.id(), now);
+    let bundle_ref = BundleRef { id: &payload.bundle_id, version: payload.version, content: bundle.content };
+    let decision_id = DecisionId::of(bundle_ref, &placement.id, profile.id(), now);
     let gate = Gate {
         holdout: holdout_mode,
         ledger: request.ledger,
@@ -344,11 +368,12 @@ pub(crate) fn decide(
         screen: context.screen,
         explain: with_trace,
     };
+    // The same contact outside the holdout group: the counterfactual of a held-out customer.
+    let unheld = Gate { holdout: None, explain: false, ..gate };
     let propensities = personalised.then(|| profile.propensities());
 
     // The funnel, stage by stage.
-    let verdicts = select::select(&gate, &catalogue.propositions);
-    let mut funnel = prioritise::prioritise_all(catalogue, overlay, verdicts, propensities, profile.id(), now, &session)?;
+    let mut funnel = selected_and_prioritised(&gate, catalogue, overlay, propensities, profile.id(), now, &session)?;
     if holdout_mode == Some(HoldoutMode::Random) {
         holdout::keep_one_at_random(&mut funnel, &decision_id.hex());
     }
@@ -360,7 +385,41 @@ pub(crate) fn decide(
     let expected_value = expected(&filled.chosen);
     let expected_without = expected(&unknobbed.chosen);
     let name = |i: usize| catalogue.propositions.get(i).map_or_else(String::new, |p| p.id.clone());
-    let slots = slots(catalogue, overlay, &funnel, &filled, decision_id, &session)?;
+    let facts = |position: u8, p: &crate::bundle::model::Proposition, treatment: &str, probability: f64, withheld: bool| Token {
+        decision: String::new(),
+        bundle: payload.bundle_id.clone(),
+        bundle_version: payload.version,
+        placement: placement.id.clone(),
+        position,
+        holdout: held_out,
+        withheld,
+        selection_probability: probability,
+        proposition: p.id.clone(),
+        treatment: treatment.to_string(),
+    };
+    let slots = slots(catalogue, overlay, &funnel, &filled, decision_id, &session, &facts)?;
+    let withheld = if holdout_mode.is_some() {
+        // The same decision outside the group; what it would have shown and this one does not.
+        let funnel = selected_and_prioritised(&unheld, catalogue, overlay, propensities, profile.id(), now, &session)?;
+        let (would, _) = arbitrate::arbitrate(&funnel, &catalogue.propositions, rules, false);
+        let mut withheld = Vec::new();
+        for &(i, _) in &would.chosen {
+            let (Some(p), Some((choice, _))) = (catalogue.propositions.get(i), funnel.chosen(i)) else { continue };
+            if slots.iter().any(|s| s.proposition == p.id) {
+                continue;
+            }
+            let treatment = p.treatments.get(choice.treatment).ok_or_else(|| Error::malformed("treatment out of range"))?;
+            let probability = selection_probability(p, choice);
+            withheld.push(Withheld {
+                proposition: p.id.clone(),
+                treatment: treatment.id.clone(),
+                token: crate::measure::token::tracking_token(decision_id, &facts(0, p, &treatment.id, probability, true)),
+            });
+        }
+        withheld
+    } else {
+        Vec::new()
+    };
     // On large catalogues the trace costs more than the rest of the decision: built on request.
     let trace = if with_trace { explain::trace(&funnel, &filled, rules, catalogue, &session)? } else { Vec::new() };
 
@@ -397,13 +456,45 @@ pub(crate) fn decide(
         },
         trace,
         holdout: held_out,
+        measurement: match profile.id() {
+            Some(subject) if consent.analytics => withheld
+                .iter()
+                .filter_map(|w| parse_token(&w.token).ok())
+                .map(|token| Measurement::of(token, Measured::Withheld, now, subject))
+                .collect(),
+            _ => Vec::new(),
+        },
+        withheld,
         overlay_sequence: overlay.map(|o| o.payload.sequence),
         warnings,
     })
 }
 
+/// Selection and prioritisation for one contact. Not inlined: a held-out customer's decision
+/// runs it twice (in and outside the group), and one copy keeps the Wasm small.
+#[inline(never)]
+fn selected_and_prioritised<'a>(
+    gate: &'a Gate<'a>,
+    catalogue: &'a Catalogue,
+    overlay: Option<&Overlay>,
+    propensities: Option<&std::collections::BTreeMap<String, f64>>,
+    profile_id: Option<&str>,
+    now: Timestamp,
+    session: &Session<'_, View<'_>>,
+) -> Result<Funnel> {
+    prioritise::prioritise_all(catalogue, overlay, select::select(gate, &catalogue.propositions), propensities, profile_id, now, session)
+}
+
 /// The shown propositions, in slot order, with their creatives and tokens.
-fn slots(catalogue: &Catalogue, overlay: Option<&Overlay>, funnel: &Funnel, filled: &Filled, decision_id: DecisionId, session: &Session<'_, View<'_>>) -> Result<Vec<Slot>> {
+fn slots(
+    catalogue: &Catalogue,
+    overlay: Option<&Overlay>,
+    funnel: &Funnel,
+    filled: &Filled,
+    decision_id: DecisionId,
+    session: &Session<'_, View<'_>>,
+    facts: &dyn Fn(u8, &crate::bundle::model::Proposition, &str, f64, bool) -> Token,
+) -> Result<Vec<Slot>> {
     let mut slots = Vec::with_capacity(filled.chosen.len());
     for (position, &(i, fallback)) in filled.chosen.iter().enumerate() {
         let (Some(p), Some((choice, parts))) = (catalogue.propositions.get(i), funnel.chosen(i)) else {
@@ -415,17 +506,16 @@ fn slots(catalogue: &Catalogue, overlay: Option<&Overlay>, funnel: &Funnel, fill
         };
         let treatment = p.treatments.get(choice.treatment).ok_or_else(|| Error::malformed("treatment out of range"))?;
         let creative = treatment.creatives.get(choice.creative).ok_or_else(|| Error::malformed("creative out of range"))?;
+        let position = u8::try_from(position + 1).unwrap_or(u8::MAX);
+        let selection_probability = selection_probability(p, choice);
         slots.push(Slot {
-            position: u8::try_from(position + 1).unwrap_or(u8::MAX),
+            position,
             proposition: p.id.clone(),
             segment: segment_of(&catalogue.segments, p)?.id.clone(),
             kind: p.kind,
             treatment: treatment.id.clone(),
             assignment: choice.assignment,
-            selection_probability: match choice.assignment {
-                Assignment::Thompson => bandit::selection_probability(&p.treatments, choice.treatment),
-                _ => choice.probability,
-            },
+            selection_probability,
             creative: ShownCreative {
                 locale: creative.locale.clone(),
                 form_factor: creative.form,
@@ -453,10 +543,18 @@ fn slots(catalogue: &Catalogue, overlay: Option<&Overlay>, funnel: &Funnel, fill
                     low_stock: low_stock(p, &supply).is_some(),
                 }
             }),
-            token: token::tracking_token(decision_id, &p.id, &treatment.id),
+            token: crate::measure::token::tracking_token(decision_id, &facts(position, p, &treatment.id, selection_probability, false)),
         });
     }
     Ok(slots)
+}
+
+/// The probability that the customer is shown the chosen treatment of `p`.
+fn selection_probability(p: &crate::bundle::model::Proposition, choice: &select::Choice) -> f64 {
+    match choice.assignment {
+        Assignment::Thompson => bandit::selection_probability(&p.treatments, choice.treatment),
+        _ => choice.probability,
+    }
 }
 
 /// The context as conditions see it under `context.*`.

@@ -28,6 +28,24 @@ pub(crate) fn engine_for(payload: &Payload) -> Engine {
     Engine::load(&bytes, &LoadOptions { trusted_keys: &trusted, now: payload.not_before, min_version: None }).unwrap()
 }
 
+/// A token of the sample bundle's overview for `proposition`, treatment a, as a decision with
+/// id `[n; 8]` would make it.
+pub(crate) fn token_for(n: u8, proposition: &str) -> String {
+    let facts = crate::decide::Token {
+        decision: String::new(),
+        bundle: "bank-nl-web".into(),
+        bundle_version: 1,
+        placement: "overview".into(),
+        position: 1,
+        holdout: false,
+        withheld: false,
+        selection_probability: 1.0,
+        proposition: proposition.into(),
+        treatment: "a".into(),
+    };
+    crate::measure::token::tracking_token(crate::decide::DecisionId([n; 8]), &facts)
+}
+
 pub(crate) fn sample_engine() -> Engine {
     engine_for(&sample_payload())
 }
@@ -97,7 +115,7 @@ fn the_readme_worked_example() {
     assert_eq!(shown(&d), ["afloswijzer", "spaar-spektakel", "rijksmuseum"]);
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     // The README's JSON example is this decision.
-    assert_eq!(d.decision_id, "21f4784c5b776334");
+    assert_eq!(d.decision_id, "80d5f1863a635886");
     assert!(readme.contains(&format!("\"decisionId\": \"{}\"", d.decision_id)));
     assert!(readme.contains(&format!("\"token\": \"{}\"", spaar.token)), "README's token is {}", spaar.token);
     for line in ["P = 0.06", "C = 1 + 50 / 100 = 1.5", "V = 1 × 15 + 1 × 10 = 25", "L = 1 + (0 + 0 + 20) / 100 = 1.2", "priority = 0.06 × 1.5 × 25 × 1.2 = 2.7"] {
@@ -257,7 +275,23 @@ fn decisions_are_deterministic_and_replayable() {
     let later = decide_json(&engine, "overview", student(), json!({"page": "/overzicht"}), "2026-12-05T09:30:01Z").unwrap();
     assert_ne!(a.decision_id, later.decision_id, "the decision id depends on now");
     let token = parse_token(&a.slots[0].token).unwrap();
-    assert_eq!(token, Token { decision: a.decision_id.clone(), proposition: "student-13th-month".into(), treatment: "a".into() });
+    let slot = &a.slots[0];
+    assert_eq!(
+        token,
+        Token {
+            decision: a.decision_id.clone(),
+            bundle: a.bundle_id.clone(),
+            bundle_version: a.bundle_version,
+            placement: "overview".into(),
+            position: 1,
+            holdout: false,
+            withheld: false,
+            selection_probability: slot.selection_probability,
+            proposition: "student-13th-month".into(),
+            treatment: "a".into(),
+        },
+        "the token carries the decision's facts"
+    );
 }
 
 #[test]
@@ -424,7 +458,7 @@ fn remembered_rules(engine: &Engine) -> Vec<Rule> {
     // Six sales impressions today: the daily sales cap.
     let mut ledger = Ledger::new("bank-nl-web");
     for (i, p) in ["green-savings", "kids-savings", "design-your-card", "spaar-spektakel", "student-13th-month", "rijksmuseum"].iter().enumerate() {
-        let token = crate::decide::token::tracking_token(crate::decide::DecisionId([i as u8; 8]), p, "a");
+        let token = token_for(i as u8, p);
         engine.record(&mut ledger, EventKind::Impression, &token, at(NOW), None).unwrap();
     }
     reached.extend(rules(&overview_with(engine, &ledger, "2026-12-05T10:00:00Z")));
@@ -464,7 +498,7 @@ fn an_accepted_offer_stops_being_offered() {
 fn recording_checks_the_token_against_the_bundle() {
     let engine = sample_engine();
     let mut ledger = Ledger::new("bank-nl-web");
-    let stranger = crate::decide::token::tracking_token(crate::decide::DecisionId([1; 8]), "not-in-bundle", "a");
+    let stranger = token_for(1, "not-in-bundle");
     let e = engine.record(&mut ledger, EventKind::Click, &stranger, at(NOW), None).unwrap_err();
     assert_eq!(e.code(), "invalid_argument");
     assert!(e.to_string().contains("not-in-bundle"), "{e}");
@@ -601,7 +635,7 @@ fn conditions_come_before_contact_policies() {
     let engine = sample_engine();
     let mut ledger = Ledger::new("bank-nl-web");
     for (i, p) in ["green-savings", "kids-savings", "design-your-card", "spaar-spektakel", "student-13th-month", "rijksmuseum"].iter().enumerate() {
-        let token = crate::decide::token::tracking_token(crate::decide::DecisionId([i as u8; 8]), p, "a");
+        let token = token_for(i as u8, p);
         engine.record(&mut ledger, EventKind::Impression, &token, at(NOW), None).unwrap();
     }
     let d = overview_with(&engine, &ledger, "2026-12-05T10:00:00Z");

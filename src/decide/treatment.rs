@@ -78,6 +78,20 @@ pub(crate) fn choose(p: &Proposition, profile_id: Option<&str>, now: Timestamp) 
     }
 }
 
+/// The probability of each treatment of `p` for a customer with a pseudonymous id: the split's
+/// weight shares, or Thompson sampling's win probabilities. What off-policy evaluation of `p`
+/// as a candidate policy needs.
+pub fn probabilities(p: &Proposition) -> Vec<f64> {
+    match p.assignment {
+        Method::Bandit => (0..p.treatments.len()).map(|i| bandit::selection_probability(&p.treatments, i)).collect(),
+        Method::Split => {
+            let share = |t: &Treatment| if t.weight.is_finite() && t.weight > 0.0 { t.weight } else { 0.0 };
+            let total: f64 = p.treatments.iter().map(share).sum();
+            p.treatments.iter().map(|t| if total > 0.0 { share(t) / total } else { 0.0 }).collect()
+        }
+    }
+}
+
 fn split(treatments: &[Treatment], seed: &str, profile_id: Option<&str>) -> Option<(usize, Assignment)> {
     let usable = |t: &Treatment| t.weight.is_finite() && t.weight > 0.0;
     let first = treatments.iter().position(usable)?;

@@ -139,6 +139,12 @@ export interface Decision {
   /** The customer is in the holdout control group. */
   holdout: boolean;
   slots: Slot[]; expectedValue: number;
+  /** Held-out customers only: what the decision would have shown outside the group. */
+  withheld?: { proposition: string; treatment: string; token: string }[];
+  /** Held-out customers with analytics consent: the `withheld` events of those propositions, for
+   * the collector. `renderSlots` sends them through its beacon; another host sends them when it
+   * shows the placement. */
+  measurement?: import("./beacon.js").MeasurementEvent[];
   withoutKnob: { propositions: string[]; expectedValue: number; knobCost: number };
   /** Empty unless the request asked for `trace: true`. */
   trace: TraceEntry[];
@@ -551,7 +557,13 @@ impl Engine {
                 // The context was checked when it was parsed above.
                 let mut decision = self.inner.decide_parsed(&request, with_trace)?;
                 decision.warnings.extend(warning.map(|w| w.code().to_string()));
-                convert::to_js_direct(&decision)
+                let js = convert::to_js_direct(&decision)?;
+                if !decision.measurement.is_empty() {
+                    let events = serde_json::json!(decision.measurement);
+                    js_sys::Reflect::set(&js, &JsValue::from_str("measurement"), &convert::to_js(&events)?)
+                        .map_err(|_| Error::argument("result", "could not be made a JS value"))?;
+                }
+                Ok(js)
             })
             .collect()
     }

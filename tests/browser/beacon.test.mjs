@@ -24,7 +24,8 @@ after(async () => {
 
 const event = (kind, n) => ({
   decisionId: `d-${n}`, proposition: "green-savings", treatment: "a", holdout: false, event: kind,
-  time: "2026-12-05T09:30:00Z", bundle: "bank-nl-web", bundleVersion: 1, subject: "pz-8d1c",
+  time: "2026-12-05T09:30:00Z", bundle: "bank-nl-web", bundleVersion: 1, placement: "overview", position: 1,
+  selectionProbability: 1, subject: "pz-8d1c",
 });
 
 async function collected(count) {

@@ -22,6 +22,11 @@ before(async () => {
     .replace('"title": "Een 13e maand studiefinanciering voor u?"', `"title": ${JSON.stringify("13e maand " + HOSTILE)}`);
   writeFileSync(join(dir, "catalogue.json"), catalogue);
   execFileSync(join(root, "target/debug/opmaat"), ["build", join(dir, "catalogue.json"), "--key", join(fixtures, "a.key"), "--out", join(dir, "bank.opb")]);
+  // The same catalogue with everyone in the holdout group: what its decisions withhold.
+  const held = JSON.parse(catalogue);
+  held.holdout = { ...held.holdout, percent: 100 };
+  writeFileSync(join(dir, "held.json"), JSON.stringify(held));
+  execFileSync(join(root, "target/debug/opmaat"), ["build", join(dir, "held.json"), "--key", join(fixtures, "a.key"), "--out", join(dir, "held.opb")]);
   writeFileSync(join(dir, "page.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
     <main>${[1, 2, 3, 4].map((i) => `<section data-opmaat-slot="overview:${i}"><p>Default ${i}</p></section>`).join("")}</main>`);
   ({ server, base } = await serveDemo({ bundles: dir }));
@@ -128,5 +133,33 @@ test("at a mobile width the compact creatives are shown, and a proposition witho
   assert.equal(trace.rule, "no_compact_creative");
   await page.screenshot({ path: join(root, "test-artifacts", "render-mobile.png"), fullPage: true });
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a held-out customer's page sends what the decision withheld, as the control group's exposures", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(`${base}/bundles/page.html`);
+  const { decision, sent } = await page.evaluate(async ({ trustedKeys, student }) => {
+    const o = await import("/pkg/browser.js");
+    await o.init();
+    const engine = o.Engine.load(await (await fetch("/bundles/held.opb")).arrayBuffer(), { trustedKeys, now: "2026-12-05T09:30:00Z" });
+    const profile = engine.profile(student);
+    const decision = engine.decideFor(profile, { placement: "overview", now: "2026-12-05T09:30:00Z", context: { page: "/overzicht" } });
+    const sent = [];
+    o.renderSlots(decision, document, { engine, profile, store: o.localStorageLedger(), beacon: { send: (events) => sent.push(...events) } });
+    return { decision, sent };
+  }, { trustedKeys, student });
+  assert.equal(decision.holdout, true);
+  assert.ok(decision.withheld.length > 0, "the held-out decision withheld sales propositions");
+  assert.ok(decision.slots.every((s) => s.kind === "service"));
+  const withheld = sent.filter((e) => e.event === "withheld");
+  assert.deepEqual(withheld.map((e) => e.proposition), decision.withheld.map((w) => w.proposition));
+  for (const e of withheld) {
+    assert.equal(e.holdout, true);
+    assert.equal(e.position, 0);
+    assert.equal(e.placement, "overview");
+    assert.equal(e.decisionId, decision.decisionId);
+    assert.ok(e.selectionProbability > 0 && e.selectionProbability <= 1);
+  }
   await page.close();
 });

@@ -11,7 +11,8 @@ import { createDemoServer } from "../../www/serve.mjs";
 
 const event = {
   decisionId: "d-4f2a9c", proposition: "green-savings", treatment: "a", holdout: false, event: "click",
-  time: "2026-12-05T09:30:00Z", bundle: "bank-nl-web", bundleVersion: 1, subject: "pz-8d1c",
+  time: "2026-12-05T09:30:00Z", bundle: "bank-nl-web", bundleVersion: 1, placement: "overview", position: 2,
+  selectionProbability: 0.5, subject: "pz-8d1c",
 };
 
 async function withServer(run) {
@@ -43,6 +44,21 @@ test("a batch is appended as JSON Lines", () => withServer(async (url, file) => 
   const lines = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
   assert.deepEqual(lines.map((l) => l.event), ["click", "impression", "dismiss"]);
   assert.deepEqual(lines[0], event);
+}));
+
+test("the decision's facts are accepted: placement, position, selection probability, and withheld events", () => withServer(async (url, file) => {
+  // Before, an event with selectionProbability was refused as an unknown field.
+  const withheld = { ...event, event: "withheld", holdout: true, position: 0 };
+  assert.deepEqual(await answer(url, [event, withheld]), { status: 200, accepted: 2, refused: [] });
+  const { refused } = await answer(url, [
+    { ...event, selectionProbability: 0 }, { ...event, position: 1.5 }, { ...withheld, holdout: false }, { ...event, position: 0 },
+    (({ placement, ...rest }) => rest)(event),
+  ]);
+  assert.deepEqual(refused.map((r) => r.index), [0, 1, 2, 3, 4]);
+  assert.match(refused[0].reason, /selectionProbability: expected a probability/);
+  assert.match(refused[2].reason, /a withheld event has position 0 and holdout true/);
+  assert.match(refused[4].reason, /events\[4\]\.placement: expected a string/);
+  assert.equal(readFileSync(file, "utf8").trim().split("\n").length, 2);
 }));
 
 test("the good events of a batch are kept; the bad ones are named by index, with the reason", () => withServer(async (url, file) => {

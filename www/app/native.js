@@ -77,6 +77,7 @@ async function main() {
       showLedger();
       forward(message.measurement);
     } else if (message.type === "decided") {
+      for (const placement of message.placements) forward(placement.measurement);
       $("#native-status").textContent = `Het scherm toont ${message.placements[0].slots.map((s) => s.proposition).join(", ") || "zijn standaardinhoud"}.`;
     } else if (message.type === "error") {
       $("#native-status").textContent = `De webview meldt ${message.code}: ${message.message}`;

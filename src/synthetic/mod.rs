@@ -19,6 +19,8 @@ use serde_json::{json, Map, Value};
 
 use crate::bundle::catalogue::*;
 
+pub mod events;
+
 /// Product segments of a synthetic catalogue.
 pub const SEGMENTS: [&str; 8] =
     ["savings", "payments", "mortgages", "loans", "investments", "insurance", "service", "pensions"];
@@ -169,6 +171,7 @@ fn proposition(rng: &mut Rng, i: usize, fallback_taken: &mut [bool; SEGMENTS.len
         })
         .collect();
     Proposition {
+        product: (kind != Kind::Service).then(|| format!("PRD-{i:05}")),
         id,
         segment: SEGMENTS[segment_index].into(),
         kind,

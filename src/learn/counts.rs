@@ -1,0 +1,306 @@
+//! The aggregation `learn` needs, as rows of counts: computed here in memory from JSON Lines, or
+//! by the one SQL query [`sql`] writes, run by DataFusion over Parquet (`warehouse`) or by the
+//! bank on its own cluster (`opmaat learn --print-sql`, then `--counts`). Both give the same rows.
+//!
+//! Every input event is first made distinct: the same decision, proposition, treatment, holdout
+//! flag, event and customer is one event, at the earliest time it arrived. Then each row of the
+//! result is one `measure`:
+//!
+//! | measure              | per                                              | `n`                         |
+//! |----------------------|--------------------------------------------------|-----------------------------|
+//! | `events`             | proposition × treatment × holdout × event × day  | distinct events             |
+//! | `exposed`            | proposition × holdout                            | customers exposed           |
+//! | `converted`          | proposition × holdout                            | of them, customers converted|
+//! | `server_conversions` | (one row)                                        | server-side conversions read|
+//! | `logged`             | proposition × treatment × event (`click` or '')  | impressions (`inverse_sum`, `inverse_square_sum`: Σ 1/p and Σ 1/p² of their selection probabilities) |
+//!
+//! *Exposed* is an impression outside the holdout group, or a `withheld` event inside it (the
+//! decision would have shown the proposition). *Converted* is a `convert` event or a server-side
+//! conversion of the proposition (named, or through its `product` code) at or after the
+//! customer's first exposure, to the second. *Logged* impressions are those outside the holdout
+//! group; one is `click` when the same decision's click on it was recorded.
+//!
+//! The query keeps to SQL every engine reads alike (DataFusion, Spark SQL, Trino): `WITH`,
+//! `UNION ALL`, inner and left joins, `GROUP BY`, `COUNT`, `SUM`, `MIN`, `MAX`, `CASE`,
+//! `COALESCE`, `SUBSTR`, `CAST(… AS DOUBLE)`; unquoted snake_case names; no dates (times are compared and cut as RFC 3339 text),
+//! no `NULL` in results, no `FILTER`, `QUALIFY`, `DISTINCT ON`, window functions or boolean
+//! aggregates.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::events::Conversion;
+use crate::bundle::catalogue::Catalogue;
+use crate::measure::{Measured, Measurement};
+
+/// What a row counts (see the module's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    Events,
+    Exposed,
+    Converted,
+    ServerConversions,
+    Logged,
+}
+
+impl Measure {
+    pub const ALL: [Measure; 5] = [Measure::Events, Measure::Exposed, Measure::Converted, Measure::ServerConversions, Measure::Logged];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Events => "events",
+            Measure::Exposed => "exposed",
+            Measure::Converted => "converted",
+            Measure::ServerConversions => "server_conversions",
+            Measure::Logged => "logged",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Measure> {
+        Measure::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+}
+
+/// One row of the aggregation. Fields a measure does not use are `""`, `false` and `0`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountRow {
+    pub measure: Measure,
+    pub proposition: String,
+    pub treatment: String,
+    pub holdout: bool,
+    pub event: String,
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub n: u64,
+    pub inverse_sum: f64,
+    pub inverse_square_sum: f64,
+}
+
+/// The whole aggregation, rows in a fixed order (so two paths can be compared).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Counts {
+    pub rows: Vec<CountRow>,
+}
+
+impl Counts {
+    pub fn new(mut rows: Vec<CountRow>) -> Counts {
+        rows.sort_by(|a, b| key(a).cmp(&key(b)));
+        Counts { rows }
+    }
+
+    pub fn of(&self, measure: Measure) -> impl Iterator<Item = &CountRow> {
+        self.rows.iter().filter(move |r| r.measure == measure)
+    }
+
+    /// Equal counts, and sums equal to a relative 1e-9 (engines add in different orders).
+    pub fn same_as(&self, other: &Counts) -> bool {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+        self.rows.len() == other.rows.len()
+            && self.rows.iter().zip(&other.rows).all(|(a, b)| {
+                key(a) == key(b) && a.n == b.n && close(a.inverse_sum, b.inverse_sum) && close(a.inverse_square_sum, b.inverse_square_sum)
+            })
+    }
+}
+
+fn key(r: &CountRow) -> (Measure, &str, &str, bool, &str, &str) {
+    (r.measure, &r.proposition, &r.treatment, r.holdout, &r.event, &r.day)
+}
+
+/// The propositions each product code stands for, from the catalogue's `product` fields.
+pub fn products(catalogue: &Catalogue) -> BTreeMap<&str, Vec<&str>> {
+    let mut map: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in &catalogue.propositions {
+        if let Some(product) = p.product.as_deref() {
+            map.entry(product).or_default().push(&p.id);
+        }
+    }
+    map
+}
+
+/// One distinct event: its earliest time (to the second) and selection probability.
+struct Seen {
+    at: String,
+    probability: f64,
+}
+
+/// The aggregation in memory, the same as [`sql`] computes.
+pub fn aggregate(events: &[Measurement], conversions: &[Conversion], catalogue: &Catalogue) -> Counts {
+    let mut distinct: HashMap<(&str, &str, &str, bool, Measured, &str), Seen> = HashMap::new();
+    for e in events {
+        let at = e.time.get(..19).unwrap_or(&e.time);
+        let seen = distinct
+            .entry((&e.decision_id, &e.proposition, &e.treatment, e.holdout, e.event, &e.subject))
+            .or_insert_with(|| Seen { at: at.to_string(), probability: e.selection_probability });
+        if at < seen.at.as_str() {
+            seen.at = at.to_string();
+        }
+        seen.probability = seen.probability.max(e.selection_probability);
+    }
+
+    let mut rows = Vec::new();
+    let mut per_day: BTreeMap<(&str, &str, bool, Measured, &str), u64> = BTreeMap::new();
+    let mut first_exposure: HashMap<(&str, &str, bool), &str> = HashMap::new();
+    let mut outcomes: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    let mut clicks: BTreeSet<(&str, &str, &str, &str)> = BTreeSet::new();
+    for (&(decision, proposition, treatment, holdout, event, subject), seen) in &distinct {
+        let day = seen.at.get(..10).unwrap_or(&seen.at);
+        *per_day.entry((proposition, treatment, holdout, event, day)).or_default() += 1;
+        match (event, holdout) {
+            (Measured::Impression, false) | (Measured::Withheld, true) => {
+                let first = first_exposure.entry((proposition, subject, holdout)).or_insert(&seen.at);
+                if seen.at.as_str() < *first {
+                    *first = &seen.at;
+                }
+            }
+            (Measured::Convert, _) => outcomes.entry((proposition, subject)).or_default().push(&seen.at),
+            (Measured::Click, _) => {
+                clicks.insert((decision, proposition, treatment, subject));
+            }
+            _ => {}
+        }
+    }
+    for ((proposition, treatment, holdout, event, day), n) in per_day {
+        rows.push(row(Measure::Events, proposition, treatment, holdout, event.as_str(), day, n));
+    }
+
+    let products = products(catalogue);
+    let server: Vec<(&str, &str, &str)> = conversions
+        .iter()
+        .flat_map(|c| {
+            let at = c.time.get(..19).unwrap_or(&c.time);
+            let named = c.proposition.as_deref().into_iter();
+            let through_product = c.product.as_deref().and_then(|code| products.get(code)).into_iter().flatten().copied();
+            named.chain(through_product).map(move |p| (c.subject.as_str(), p, at))
+        })
+        .collect();
+    for &(subject, proposition, at) in &server {
+        outcomes.entry((proposition, subject)).or_default().push(at);
+    }
+    let mut exposed: BTreeMap<(&str, bool), [u64; 2]> = BTreeMap::new();
+    for (&(proposition, subject, holdout), &first) in &first_exposure {
+        let counts = exposed.entry((proposition, holdout)).or_default();
+        counts[0] += 1;
+        if outcomes.get(&(proposition, subject)).is_some_and(|times| times.iter().any(|&t| t >= first)) {
+            counts[1] += 1;
+        }
+    }
+    for (&(proposition, holdout), &[n, converted]) in &exposed {
+        rows.push(row(Measure::Exposed, proposition, "", holdout, "", "", n));
+        if converted > 0 {
+            rows.push(row(Measure::Converted, proposition, "", holdout, "", "", converted));
+        }
+    }
+    rows.push(row(Measure::ServerConversions, "", "", false, "", "", conversions.len() as u64));
+
+    let mut logged: BTreeMap<(&str, &str, &str), (u64, f64, f64)> = BTreeMap::new();
+    for (&(decision, proposition, treatment, holdout, event, subject), seen) in &distinct {
+        if event != Measured::Impression || holdout {
+            continue;
+        }
+        let clicked = if clicks.contains(&(decision, proposition, treatment, subject)) { "click" } else { "" };
+        let sums = logged.entry((proposition, treatment, clicked)).or_default();
+        sums.0 += 1;
+        sums.1 += 1.0 / seen.probability;
+        sums.2 += 1.0 / (seen.probability * seen.probability);
+    }
+    for ((proposition, treatment, clicked), (n, inverse, square)) in logged {
+        rows.push(CountRow { inverse_sum: inverse, inverse_square_sum: square, ..row(Measure::Logged, proposition, treatment, false, clicked, "", n) });
+    }
+    Counts::new(rows)
+}
+
+fn row(measure: Measure, proposition: &str, treatment: &str, holdout: bool, event: &str, day: &str, n: u64) -> CountRow {
+    CountRow {
+        measure,
+        proposition: proposition.into(),
+        treatment: treatment.into(),
+        holdout,
+        event: event.into(),
+        day: day.into(),
+        n,
+        inverse_sum: 0.0,
+        inverse_square_sum: 0.0,
+    }
+}
+
+/// A SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The one query, over tables `events` and `conversions` with the snake_case columns of
+/// `warehouse::EVENT_COLUMNS` and `CONVERSION_COLUMNS` (absent values as `''`); the catalogue's
+/// product codes are written into it.
+pub fn sql(catalogue: &Catalogue) -> String {
+    let products = products(catalogue);
+    let mapping = if products.is_empty() {
+        "  SELECT '' AS product, '' AS proposition WHERE 1 = 0".to_string()
+    } else {
+        products
+            .iter()
+            .flat_map(|(code, ids)| ids.iter().map(move |id| format!("  SELECT {} AS product, {} AS proposition", literal(code), literal(id))))
+            .collect::<Vec<_>>()
+            .join("\n  UNION ALL\n")
+    };
+    format!(
+        "-- opmaat learn: the counts `opmaat learn --counts` reads (see the README, \"Learning at bank scale\").
+-- Input: tables events and conversions. Output columns: measure, proposition, treatment,
+-- holdout, event, day, n, inverse_sum, inverse_square_sum.
+WITH
+distinct_events AS (
+  SELECT decision_id, proposition, treatment, CASE WHEN holdout THEN 1 ELSE 0 END AS holdout, event, subject,
+         MIN(SUBSTR(time, 1, 19)) AS at, MAX(selection_probability) AS selection_probability
+  FROM events
+  GROUP BY decision_id, proposition, treatment, CASE WHEN holdout THEN 1 ELSE 0 END, event, subject
+),
+products AS (
+{mapping}
+),
+outcomes AS (
+  SELECT subject, proposition, at FROM distinct_events WHERE event = 'convert'
+  UNION ALL
+  SELECT subject, proposition, SUBSTR(time, 1, 19) AS at FROM conversions WHERE COALESCE(proposition, '') <> ''
+  UNION ALL
+  SELECT c.subject, m.proposition, SUBSTR(c.time, 1, 19) AS at FROM conversions c JOIN products m ON c.product = m.product
+  WHERE COALESCE(c.proposition, '') = ''
+),
+exposures AS (
+  SELECT proposition, subject, holdout, MIN(at) AS first_at FROM distinct_events
+  WHERE (event = 'impression' AND holdout = 0) OR (event = 'withheld' AND holdout = 1)
+  GROUP BY proposition, subject, holdout
+),
+converted AS (
+  SELECT DISTINCT x.proposition, x.subject, x.holdout FROM exposures x
+  JOIN outcomes o ON o.subject = x.subject AND o.proposition = x.proposition AND o.at >= x.first_at
+),
+clicks AS (
+  SELECT DISTINCT decision_id, proposition, treatment, subject FROM distinct_events WHERE event = 'click'
+),
+impressions AS (
+  SELECT i.proposition, i.treatment, i.selection_probability, CASE WHEN k.decision_id IS NULL THEN '' ELSE 'click' END AS clicked
+  FROM distinct_events i
+  LEFT JOIN clicks k ON k.decision_id = i.decision_id AND k.proposition = i.proposition AND k.treatment = i.treatment AND k.subject = i.subject
+  WHERE i.event = 'impression' AND i.holdout = 0
+)
+SELECT 'events' AS measure, proposition, treatment, holdout, event, SUBSTR(at, 1, 10) AS day, COUNT(*) AS n,
+       CAST(0 AS DOUBLE) AS inverse_sum, CAST(0 AS DOUBLE) AS inverse_square_sum
+FROM distinct_events GROUP BY proposition, treatment, holdout, event, SUBSTR(at, 1, 10)
+UNION ALL
+SELECT 'exposed', proposition, '', holdout, '', '', COUNT(*), CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
+FROM exposures GROUP BY proposition, holdout
+UNION ALL
+SELECT 'converted', proposition, '', holdout, '', '', COUNT(*), CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
+FROM converted GROUP BY proposition, holdout
+UNION ALL
+SELECT 'server_conversions', '', '', 0, '', '', COUNT(*), CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
+FROM conversions
+UNION ALL
+SELECT 'logged', proposition, treatment, 0, clicked, '', COUNT(*), SUM(1.0 / selection_probability),
+       SUM(1.0 / (selection_probability * selection_probability))
+FROM impressions GROUP BY proposition, treatment, clicked
+"
+    )
+}
