@@ -26,7 +26,7 @@ EDGE_PORT=8787 # the port www/edge/config.capnp listens on
 # bigger; lower it whenever the engine shrinks.
 WASM_GZIP_BUDGET=242929
 
-FUZZ_TARGETS="bundle_decode overlay catalogue_compile profile context ledger rfc3339 condition_ir regex_js"
+FUZZ_TARGETS="bundle_decode overlay catalogue_compile profile context ledger rfc3339 condition_ir regex_js measurement"
 FUZZ_TEST_SECONDS=${OPMAAT_FUZZ_TEST_SECONDS:-10} # each target's run inside ./build.sh test
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

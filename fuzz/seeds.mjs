@@ -63,3 +63,15 @@ for (const [, condition, attributes] of cases.evalCondition) {
 }
 seed("regex_js", "/[]*|\\bz\0/");
 seed("regex_js", "^/products/\\d+/(detail|reviews)\0/products/12/detail");
+
+// Measurement events, server-side conversions and counts as learn reads them; tokens after `#`.
+const measured = {
+  decisionId: "80d5f1863a635886", proposition: "green-savings", treatment: "a", holdout: false, event: "impression",
+  time: "2026-12-05T09:30:00Z", bundle: "bank-nl-web", bundleVersion: 1, placement: "overview", position: 1,
+  selectionProbability: 0.5, subject: "p-1",
+};
+seed("measurement", [measured, { ...measured, event: "click" }, { ...measured, event: "withheld", holdout: true, position: 0, subject: "p-2" }]
+  .map((e) => JSON.stringify(e)).join("\n"));
+seed("measurement", JSON.stringify({ subject: "p-2", proposition: "green-savings", time: "2026-12-05T10:00:00Z" }));
+seed("measurement", JSON.stringify({ measure: "logged", proposition: "green-savings", treatment: "a", holdout: false, event: "click", day: "", n: 3, inverse_sum: 6, inverse_square_sum: 12 }));
+seed("measurement", Buffer.concat([Buffer.from("#"), Buffer.from("AoDV8YY6Y1iGAAIAAIA_AQAAAAAAAAALYmFuay1ubC13ZWIIb3ZlcnZpZXcPc3BhYXItc3Bla3Rha2VsAWE", "base64url")]));

@@ -83,6 +83,25 @@ fn authors_decide_from_a_catalogue_and_flags() {
     assert!(stderr.starts_with("error[invalid_argument]: --form-factor"), "{stderr}");
 }
 
+/// Two catalogues with the same id and version but other contents: before, `decide --catalogue`
+/// gave both the same decision id for different slots, so a replay was ambiguous.
+#[test]
+fn decision_ids_name_the_catalogue_s_content() {
+    let dir = workdir("decide-content");
+    persona(&dir, "small-screen");
+    let text = std::fs::read_to_string(catalogue()).unwrap();
+    let other = text.replacen("\"weight\": 50", "\"weight\": 60", 1);
+    assert_ne!(other, text);
+    std::fs::write(dir.join("other.json"), other).unwrap();
+    let id = |path: &str| {
+        let out = ok(&dir, &["decide", "--catalogue", path, "--placement", "overview", "--profile", "profile.json", "--now", NOW, "--json"]);
+        serde_json::from_str::<Value>(&out).unwrap()["decisionId"].as_str().unwrap().to_string()
+    };
+    let first = id(&catalogue());
+    assert_eq!(first, id(&catalogue()), "the same catalogue replays to the same id");
+    assert_ne!(first, id("other.json"));
+}
+
 #[test]
 fn signed_profiles() {
     let dir = workdir("signed-profiles");

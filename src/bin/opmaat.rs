@@ -415,9 +415,10 @@ fn run(command: Command) -> Result<()> {
 }
 
 /// Where `learn` aggregates: DataFusion when built with it, unless told otherwise.
+#[cfg_attr(not(feature = "warehouse"), allow(unused_variables))]
 fn aggregator(engine: Option<&str>, memory_limit_mb: usize) -> Result<opmaat::learn::Aggregator> {
+    #[cfg(feature = "warehouse")]
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let _ = (memory_limit_mb, threads);
     match engine {
         Some("memory") => Ok(opmaat::learn::Aggregator::Memory),
         #[cfg(feature = "warehouse")]
