@@ -18,6 +18,7 @@ MEMORY_MAX_EVENTS=${OPMAAT_LEARN_MEMORY_MAX:-20000000}
 DIR=target/bench-learn
 CLI=target/cli/opmaat
 NOW=2027-06-07T00:00:00Z
+LEARN=("$CLI" learn --catalogue www/catalogue.json --now "$NOW")
 
 cargo build --profile cli --features warehouse --bin opmaat
 mkdir -p "$DIR"
@@ -38,14 +39,13 @@ for n in $EVENTS; do
   measure "synth --events (JSON Lines)" "$CLI" synth --events "$n" --catalogue www/catalogue.json \
     --out "$DIR/events.jsonl" --conversions-out "$DIR/conversions.jsonl"
   ls -l "$DIR"/events.* | awk '{ printf "  %s: %.0f MB\n", $NF, $5 / 1048576 }'
-  learn() { "$CLI" learn --catalogue www/catalogue.json --now "$NOW" "$@"; }
-  measure "learn, DataFusion, Parquet" learn --events "$DIR/events.parquet" \
+  measure "learn, DataFusion, Parquet" "${LEARN[@]}" --events "$DIR/events.parquet" \
     --conversions "$DIR/conversions.parquet" --out "$DIR/learned-parquet.json"
-  measure "learn, DataFusion, JSON Lines (checked, converted)" learn --events "$DIR/events.jsonl" \
+  measure "learn, DataFusion, JSON Lines (checked, converted)" "${LEARN[@]}" --events "$DIR/events.jsonl" \
     --conversions "$DIR/conversions.jsonl" --out "$DIR/learned-jsonl.json"
   cmp -s "$DIR/learned-parquet.json" "$DIR/learned-jsonl.json" && echo "  the same catalogue from Parquet and JSON Lines"
   if [ "$n" -le "$MEMORY_MAX_EVENTS" ]; then
-    measure "learn, in memory, JSON Lines" learn --engine memory --events "$DIR/events.jsonl" \
+    measure "learn, in memory, JSON Lines" "${LEARN[@]}" --engine memory --events "$DIR/events.jsonl" \
       --conversions "$DIR/conversions.jsonl" --out "$DIR/learned-memory.json"
     cmp -s "$DIR/learned-parquet.json" "$DIR/learned-memory.json" && echo "  the same catalogue in memory and on DataFusion"
   else

@@ -21,10 +21,13 @@
 //! group; one is `click` when the same decision's click on it was recorded.
 //!
 //! The query keeps to SQL every engine reads alike (DataFusion, Spark SQL, Trino): `WITH`,
-//! `UNION ALL`, inner and left joins, `GROUP BY`, `COUNT`, `SUM`, `MIN`, `MAX`, `CASE`,
-//! `COALESCE`, `SUBSTR`, `CAST(… AS DOUBLE)`; unquoted snake_case names; no dates (times are compared and cut as RFC 3339 text),
-//! no `NULL` in results, no `FILTER`, `QUALIFY`, `DISTINCT ON`, window functions or boolean
-//! aggregates.
+//! `UNION ALL`, `GROUP BY`, `HAVING`, `COUNT`, `SUM`, `MIN`, `MAX`, `CASE`, `COALESCE`, `SUBSTR`,
+//! `CAST(… AS DOUBLE)`; unquoted snake_case names; no dates (times are compared and cut as RFC
+//! 3339 text), no `NULL` in results, no `FILTER`, `QUALIFY`, `DISTINCT ON`, window functions or
+//! boolean aggregates. Its one join is with the catalogue's product codes (a few rows): "at or
+//! after the first exposure" is the latest outcome against the first exposure, and "the same
+//! decision's click" a group by decision, both aggregations, because an aggregation spills to
+//! disk where a hash join (DataFusion's) holds its whole build side in memory.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -264,43 +267,56 @@ outcomes AS (
   UNION ALL
   SELECT subject, proposition, SUBSTR(time, 1, 19) AS at FROM conversions WHERE COALESCE(proposition, '') <> ''
   UNION ALL
-  SELECT c.subject, m.proposition, SUBSTR(c.time, 1, 19) AS at FROM conversions c JOIN products m ON c.product = m.product
+  SELECT c.subject, m.proposition, SUBSTR(c.time, 1, 19) AS at FROM products m JOIN conversions c ON c.product = m.product
   WHERE COALESCE(c.proposition, '') = ''
 ),
-exposures AS (
-  SELECT proposition, subject, holdout, MIN(at) AS first_at FROM distinct_events
-  WHERE (event = 'impression' AND holdout = 0) OR (event = 'withheld' AND holdout = 1)
-  GROUP BY proposition, subject, holdout
+exposure_outcomes AS (
+  SELECT proposition, subject,
+         MIN(CASE WHEN kind = 'shown' THEN at END) AS first_shown,
+         MIN(CASE WHEN kind = 'withheld' THEN at END) AS first_withheld,
+         MAX(CASE WHEN kind = 'outcome' THEN at END) AS last_outcome
+  FROM (
+    SELECT proposition, subject, 'shown' AS kind, at FROM distinct_events WHERE event = 'impression' AND holdout = 0
+    UNION ALL
+    SELECT proposition, subject, 'withheld' AS kind, at FROM distinct_events WHERE event = 'withheld' AND holdout = 1
+    UNION ALL
+    SELECT proposition, subject, 'outcome' AS kind, at FROM outcomes
+  ) exposures_and_outcomes
+  GROUP BY proposition, subject
 ),
-converted AS (
-  SELECT DISTINCT x.proposition, x.subject, x.holdout FROM exposures x
-  JOIN outcomes o ON o.subject = x.subject AND o.proposition = x.proposition AND o.at >= x.first_at
-),
-clicks AS (
-  SELECT DISTINCT decision_id, proposition, treatment, subject FROM distinct_events WHERE event = 'click'
-),
-impressions AS (
-  SELECT i.proposition, i.treatment, i.selection_probability, CASE WHEN k.decision_id IS NULL THEN '' ELSE 'click' END AS clicked
-  FROM distinct_events i
-  LEFT JOIN clicks k ON k.decision_id = i.decision_id AND k.proposition = i.proposition AND k.treatment = i.treatment AND k.subject = i.subject
-  WHERE i.event = 'impression' AND i.holdout = 0
+impression_clicks AS (
+  SELECT proposition, treatment,
+         MAX(CASE WHEN event = 'impression' AND holdout = 0 THEN 1 ELSE 0 END) AS shown,
+         MAX(CASE WHEN event = 'impression' AND holdout = 0 THEN selection_probability END) AS selection_probability,
+         MAX(CASE WHEN event = 'click' THEN 1 ELSE 0 END) AS clicked
+  FROM distinct_events
+  WHERE (event = 'impression' AND holdout = 0) OR event = 'click'
+  GROUP BY decision_id, proposition, treatment, subject
 )
 SELECT 'events' AS measure, proposition, treatment, holdout, event, SUBSTR(at, 1, 10) AS day, COUNT(*) AS n,
        CAST(0 AS DOUBLE) AS inverse_sum, CAST(0 AS DOUBLE) AS inverse_square_sum
 FROM distinct_events GROUP BY proposition, treatment, holdout, event, SUBSTR(at, 1, 10)
 UNION ALL
-SELECT 'exposed', proposition, '', holdout, '', '', COUNT(*), CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
-FROM exposures GROUP BY proposition, holdout
+SELECT 'exposed', proposition, '', 0, '', '', COUNT(first_shown), CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
+FROM exposure_outcomes GROUP BY proposition HAVING COUNT(first_shown) > 0
 UNION ALL
-SELECT 'converted', proposition, '', holdout, '', '', COUNT(*), CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
-FROM converted GROUP BY proposition, holdout
+SELECT 'exposed', proposition, '', 1, '', '', COUNT(first_withheld), CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
+FROM exposure_outcomes GROUP BY proposition HAVING COUNT(first_withheld) > 0
+UNION ALL
+SELECT 'converted', proposition, '', 0, '', '', SUM(CASE WHEN last_outcome >= first_shown THEN 1 ELSE 0 END),
+       CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
+FROM exposure_outcomes GROUP BY proposition HAVING SUM(CASE WHEN last_outcome >= first_shown THEN 1 ELSE 0 END) > 0
+UNION ALL
+SELECT 'converted', proposition, '', 1, '', '', SUM(CASE WHEN last_outcome >= first_withheld THEN 1 ELSE 0 END),
+       CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
+FROM exposure_outcomes GROUP BY proposition HAVING SUM(CASE WHEN last_outcome >= first_withheld THEN 1 ELSE 0 END) > 0
 UNION ALL
 SELECT 'server_conversions', '', '', 0, '', '', COUNT(*), CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
 FROM conversions
 UNION ALL
-SELECT 'logged', proposition, treatment, 0, clicked, '', COUNT(*), SUM(1.0 / selection_probability),
-       SUM(1.0 / (selection_probability * selection_probability))
-FROM impressions GROUP BY proposition, treatment, clicked
+SELECT 'logged', proposition, treatment, 0, CASE WHEN clicked = 1 THEN 'click' ELSE '' END, '', COUNT(*),
+       SUM(1.0 / selection_probability), SUM(1.0 / (selection_probability * selection_probability))
+FROM impression_clicks WHERE shown = 1 GROUP BY proposition, treatment, CASE WHEN clicked = 1 THEN 'click' ELSE '' END
 "
     )
 }

@@ -11,6 +11,7 @@
 
 use std::fs::File;
 use std::io::BufReader;
+use std::num::NonZeroUsize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Int64Type, Schema, SchemaRef};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -34,6 +36,8 @@ const BATCH_ROWS: usize = 64 * 1024;
 /// DataFusion's memory limit unless told otherwise: beyond it, aggregations spill to disk.
 pub const DEFAULT_MEMORY_LIMIT_MB: usize = 4 * 1024;
 const MB: usize = 1024 * 1024;
+/// How many of the largest memory consumers an out-of-memory error names.
+const MEMORY_CONSUMERS_REPORTED: usize = 5;
 
 /// The columns of an events table, in order.
 pub const EVENT_COLUMNS: [(&str, DataType); 12] = [
@@ -432,7 +436,11 @@ pub fn counts(events: &Path, conversions: Option<&Path>, catalogue: &Catalogue, 
     let query = super::sql(catalogue);
     let run = AssertUnwindSafe(|| -> Result<Vec<RecordBatch>> {
         let df = |e: datafusion::error::DataFusionError| Error::argument("learn", format!("the aggregation failed: {e}"));
-        let runtime = RuntimeEnvBuilder::new().with_memory_limit(limits.memory_limit_mb.saturating_mul(MB), 1.0).build_arc().map_err(df)?;
+        // Fair: the query's aggregations run at once and each spills at its share of the limit
+        // (a greedy pool lets the first take it all and the next fail).
+        let pool = FairSpillPool::new(limits.memory_limit_mb.saturating_mul(MB));
+        let pool = TrackConsumersPool::new(pool, NonZeroUsize::new(MEMORY_CONSUMERS_REPORTED).unwrap_or(NonZeroUsize::MIN));
+        let runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool)).build_arc().map_err(df)?;
         let config = SessionConfig::new().with_target_partitions(limits.threads.max(1));
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let tokio = tokio::runtime::Builder::new_multi_thread()

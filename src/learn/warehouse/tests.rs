@@ -183,3 +183,69 @@ fn bad_rows_unknown_columns_and_corrupt_files_are_named_never_used() {
     assert!(err.contains("events.jsonl:1: not a measurement event: unknown field `iban`"), "{err}");
 }
 
+
+/// One event, made by hand.
+fn at(subject: &str, decision: &str, kind: Measured, holdout: bool, time: &str, probability: f64) -> Measurement {
+    Measurement {
+        decision_id: decision.into(),
+        proposition: "green-savings".into(),
+        treatment: "a".into(),
+        holdout,
+        event: kind,
+        time: time.into(),
+        bundle: "bank-nl-web".into(),
+        bundle_version: 1,
+        placement: "overview".into(),
+        position: if kind == Measured::Withheld { 0 } else { 1 },
+        selection_probability: probability,
+        subject: subject.into(),
+    }
+}
+
+#[test]
+fn datafusion_and_memory_agree_where_a_synthetic_log_rarely_goes() {
+    let mut catalogue = sample();
+    catalogue.propositions.iter_mut().find(|p| p.id == "green-savings").unwrap().product = Some("SAV-GREEN".into());
+    let (t0, t1, t2) = ("2026-12-05T09:00:00Z", "2026-12-05T10:00:00Z", "2026-12-06T11:00:00Z");
+    let events = [
+        at("early", "d1", Measured::Impression, false, t1, 0.5),  // converted before it was shown
+        at("product", "d2", Measured::Impression, false, t0, 0.25), // converted by product code after
+        at("control", "d3", Measured::Withheld, true, t0, 1.0),   // held out, converted after
+        at("twice", "d4", Measured::Impression, false, t0, 0.5),  // the same impression twice, clicked
+        at("twice", "d4", Measured::Impression, false, t1, 0.5),
+        at("twice", "d4", Measured::Click, false, t1, 0.5),
+        at("stray", "d5", Measured::Click, false, t1, 0.5),      // a click without its impression
+        at("client", "d6", Measured::Impression, false, t0, 0.5), // converted through the page
+        at("client", "d6", Measured::Convert, false, t1, 0.5),
+        at("switched", "d7", Measured::Withheld, true, t0, 1.0),  // in the control group, then out
+        at("switched", "d8", Measured::Impression, false, t2, 0.5),
+    ];
+    let conversion = |subject: &str, product: bool, time: &str| Conversion {
+        subject: subject.into(),
+        proposition: (!product).then(|| "green-savings".into()),
+        product: product.then(|| "SAV-GREEN".into()),
+        time: time.into(),
+        token: None,
+    };
+    let conversions = [
+        conversion("early", false, t0),
+        conversion("product", true, t1),
+        conversion("control", false, t1),
+        conversion("nobody-showed", false, t1), // an outcome without an exposure
+        conversion("switched", false, t1),      // after the withheld exposure, before the shown one
+    ];
+    let scratch = Scratch::new().unwrap();
+    let (e, c) = write_parquet(&scratch.0, &events, &conversions);
+    let memory = aggregate(&events, &conversions, &catalogue);
+    let datafusion = counts(&e, Some(&c), &catalogue, LIMITS).unwrap();
+    assert!(memory.same_as(&datafusion), "memory and DataFusion differ:\n{:#?}\n{:#?}", memory.rows, datafusion.rows);
+
+    let n = |m: Measure, holdout: bool| memory.of(m).filter(|r| r.holdout == holdout).map(|r| r.n).sum::<u64>();
+    assert_eq!(n(Measure::Exposed, false), 5, "early, product, twice, client, switched");
+    assert_eq!(n(Measure::Exposed, true), 2, "control, switched");
+    assert_eq!(n(Measure::Converted, false), 2, "product and client: early converted before, switched before it was shown");
+    assert_eq!(n(Measure::Converted, true), 2, "control, switched");
+    let logged: Vec<_> = memory.of(Measure::Logged).map(|r| (r.event.as_str(), r.n, r.inverse_sum)).collect();
+    assert_eq!(logged, vec![("", 4, 2.0 + 4.0 + 2.0 + 2.0), ("click", 1, 2.0)], "the stray click has no impression");
+    assert_eq!(n(Measure::ServerConversions, false), 5);
+}
