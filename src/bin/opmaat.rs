@@ -136,7 +136,7 @@ enum Command {
         /// there) or memory (JSON Lines only).
         #[arg(long, value_parser = ["memory", "datafusion"])]
         engine: Option<String>,
-        /// DataFusion's memory limit in MiB; beyond it the aggregation spills to disk.
+        /// DataFusion's memory limit in MiB (at least 256); beyond it the aggregation spills to disk.
         #[arg(long, default_value_t = 4096)]
         memory_limit_mb: usize,
         /// Measure event ages from this moment (RFC 3339); default now.

@@ -234,10 +234,38 @@ fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// The first step of [`sql`]: every event made distinct (see the module's docs).
+pub const DISTINCT_EVENTS: &str = "  SELECT decision_id, proposition, treatment, CASE WHEN holdout THEN 1 ELSE 0 END AS holdout, event, subject,
+         MIN(SUBSTR(time, 1, 19)) AS at, MAX(selection_probability) AS selection_probability
+  FROM events
+  GROUP BY decision_id, proposition, treatment, CASE WHEN holdout THEN 1 ELSE 0 END, event, subject
+";
+
 /// The one query, over tables `events` and `conversions` with the snake_case columns of
 /// `warehouse::EVENT_COLUMNS` and `CONVERSION_COLUMNS` (absent values as `''`); the catalogue's
 /// product codes are written into it.
 pub fn sql(catalogue: &Catalogue) -> String {
+    format!(
+        "-- opmaat learn: the counts `opmaat learn --counts` reads (see the README, \"Learning at bank scale\").
+-- Input: tables events and conversions. Output columns: measure, proposition, treatment,
+-- holdout, event, day, n, inverse_sum, inverse_square_sum.
+WITH
+distinct_events AS (
+{DISTINCT_EVENTS}),
+{}",
+        after_distinct_events(catalogue)
+    )
+}
+
+/// [`sql`] in two steps, for an engine that computes a `WITH` clause wherever it is used (as
+/// DataFusion does): [`DISTINCT_EVENTS`], whose result is to be stored as table
+/// `distinct_events`, and the rest of the query over it.
+pub fn sql_in_two_steps(catalogue: &Catalogue) -> (&'static str, String) {
+    (DISTINCT_EVENTS, format!("WITH\n{}", after_distinct_events(catalogue)))
+}
+
+/// The query's clauses after `distinct_events`, and its result.
+fn after_distinct_events(catalogue: &Catalogue) -> String {
     let products = products(catalogue);
     let mapping = if products.is_empty() {
         "  SELECT '' AS product, '' AS proposition WHERE 1 = 0".to_string()
@@ -249,17 +277,7 @@ pub fn sql(catalogue: &Catalogue) -> String {
             .join("\n  UNION ALL\n")
     };
     format!(
-        "-- opmaat learn: the counts `opmaat learn --counts` reads (see the README, \"Learning at bank scale\").
--- Input: tables events and conversions. Output columns: measure, proposition, treatment,
--- holdout, event, day, n, inverse_sum, inverse_square_sum.
-WITH
-distinct_events AS (
-  SELECT decision_id, proposition, treatment, CASE WHEN holdout THEN 1 ELSE 0 END AS holdout, event, subject,
-         MIN(SUBSTR(time, 1, 19)) AS at, MAX(selection_probability) AS selection_probability
-  FROM events
-  GROUP BY decision_id, proposition, treatment, CASE WHEN holdout THEN 1 ELSE 0 END, event, subject
-),
-products AS (
+        "products AS (
 {mapping}
 ),
 outcomes AS (

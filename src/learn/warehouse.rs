@@ -19,6 +19,8 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Int64Type, Schema, SchemaRef};
+use datafusion::common::config::SpillCompression;
+use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -35,6 +37,8 @@ use crate::{Error, Result};
 const BATCH_ROWS: usize = 64 * 1024;
 /// DataFusion's memory limit unless told otherwise: beyond it, aggregations spill to disk.
 pub const DEFAULT_MEMORY_LIMIT_MB: usize = 4 * 1024;
+/// Below this the query's aggregations cannot hold even one batch each per thread.
+pub const MIN_MEMORY_LIMIT_MB: usize = 256;
 const MB: usize = 1024 * 1024;
 /// How many of the largest memory consumers an out-of-memory error names.
 const MEMORY_CONSUMERS_REPORTED: usize = 5;
@@ -406,8 +410,12 @@ pub struct Limits {
 }
 
 /// The counts of the events (and conversions) in these files (Parquet, or JSON Lines by any
-/// other name), by DataFusion running [`super::sql`].
+/// other name), by DataFusion running [`super::sql`] (in the two steps of
+/// [`super::counts::sql_in_two_steps`]).
 pub fn counts(events: &Path, conversions: Option<&Path>, catalogue: &Catalogue, limits: Limits) -> Result<Counts> {
+    if limits.memory_limit_mb < MIN_MEMORY_LIMIT_MB {
+        return Err(Error::argument("--memory-limit-mb", format!("{}: at least {MIN_MEMORY_LIMIT_MB}", limits.memory_limit_mb)));
+    }
     let scratch = Scratch::new()?;
     let events = if is_parquet(events) {
         check_events(events)?;
@@ -433,15 +441,24 @@ pub fn counts(events: &Path, conversions: Option<&Path>, catalogue: &Catalogue, 
             to
         }
     };
-    let query = super::sql(catalogue);
+    let (distinct_events, rest) = super::counts::sql_in_two_steps(catalogue);
+    let distinct_dir = format!("{}/", scratch.0.join("distinct_events").to_string_lossy());
     let run = AssertUnwindSafe(|| -> Result<Vec<RecordBatch>> {
-        let df = |e: datafusion::error::DataFusionError| Error::argument("learn", format!("the aggregation failed: {e}"));
+        let df = |e: datafusion::error::DataFusionError| match e.find_root() {
+            datafusion::error::DataFusionError::ResourcesExhausted(_) => Error::argument(
+                "--memory-limit-mb",
+                format!("the aggregation needs more than {} MB: raise --memory-limit-mb ({e})", limits.memory_limit_mb),
+            ),
+            _ => Error::argument("learn", format!("the aggregation failed: {e}")),
+        };
         // Fair: the query's aggregations run at once and each spills at its share of the limit
         // (a greedy pool lets the first take it all and the next fail).
         let pool = FairSpillPool::new(limits.memory_limit_mb.saturating_mul(MB));
         let pool = TrackConsumersPool::new(pool, NonZeroUsize::new(MEMORY_CONSUMERS_REPORTED).unwrap_or(NonZeroUsize::MIN));
         let runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool)).build_arc().map_err(df)?;
-        let config = SessionConfig::new().with_target_partitions(limits.threads.max(1));
+        // Spills compressed: uncompressed, 100 M events spilled more than 37 GB to the temporary
+        // directory (`TMPDIR`); LZ4 is fast enough not to show in the time.
+        let config = SessionConfig::new().with_target_partitions(limits.threads.max(1)).with_spill_compression(SpillCompression::Lz4Frame);
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(limits.threads.max(1))
@@ -451,7 +468,15 @@ pub fn counts(events: &Path, conversions: Option<&Path>, catalogue: &Catalogue, 
             let path = |p: &Path| p.to_string_lossy().into_owned();
             ctx.register_parquet("events", path(&events), ParquetReadOptions::default()).await.map_err(df)?;
             ctx.register_parquet("conversions", path(&conversions), ParquetReadOptions::default()).await.map_err(df)?;
-            ctx.sql(&query).await.map_err(df)?.collect().await.map_err(df)
+            // DataFusion computes a `WITH` clause wherever it is used: the distinct events, the
+            // biggest step, are computed once and stored (compressed Parquet in the scratch
+            // directory), and the rest of the same query reads them.
+            // The schema is given when it is read back, since an empty table leaves no file.
+            let frame = ctx.sql(distinct_events).await.map_err(df)?;
+            let schema = frame.schema().as_arrow().clone();
+            frame.write_parquet(&distinct_dir, DataFrameWriteOptions::new(), None).await.map_err(df)?;
+            ctx.register_parquet("distinct_events", &distinct_dir, ParquetReadOptions::default().schema(&schema)).await.map_err(df)?;
+            ctx.sql(&rest).await.map_err(df)?.collect().await.map_err(df)
         })
     });
     let batches = catch_unwind(run).unwrap_or_else(|_| Err(Error::argument("learn", "the aggregation failed inside DataFusion")))?;

@@ -249,3 +249,17 @@ fn datafusion_and_memory_agree_where_a_synthetic_log_rarely_goes() {
     assert_eq!(logged, vec![("", 4, 2.0 + 4.0 + 2.0 + 2.0), ("click", 1, 2.0)], "the stray click has no impression");
     assert_eq!(n(Measure::ServerConversions, false), 5);
 }
+
+#[test]
+fn a_memory_limit_too_small_to_run_is_refused_up_front() {
+    let catalogue = sample();
+    let scratch = Scratch::new().unwrap();
+    let (e, c) = write_parquet(&scratch.0, &[at("s", "d", Measured::Impression, false, START, 0.5)], &[]);
+    let err = counts(&e, Some(&c), &catalogue, Limits { memory_limit_mb: 1, threads: 2 }).unwrap_err().to_string();
+    assert!(err.contains("--memory-limit-mb") && err.contains("at least 256"), "{err}");
+    assert!(counts(&e, Some(&c), &catalogue, Limits { memory_limit_mb: MIN_MEMORY_LIMIT_MB, threads: 2 }).is_ok());
+
+    // An empty log is counted too (the stored distinct events are then an empty table).
+    let (e, c) = write_parquet(&scratch.0, &[], &[]);
+    assert!(counts(&e, Some(&c), &catalogue, LIMITS).unwrap().same_as(&aggregate(&[], &[], &catalogue)));
+}
