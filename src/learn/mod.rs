@@ -358,7 +358,8 @@ mod tests {
         }
     }
 
-    fn event(subject: &str, proposition: &str, treatment: &str, kind: Measured, holdout: bool, time: &str) -> Measurement {
+    /// One event of decision `d-{subject}`, picked with probability 1 (also the warehouse tests').
+    pub(super) fn event(subject: &str, proposition: &str, treatment: &str, kind: Measured, holdout: bool, time: &str) -> Measurement {
         Measurement {
             decision_id: format!("d-{subject}"),
             proposition: proposition.into(),

@@ -37,7 +37,8 @@ use crate::{Error, Result};
 const BATCH_ROWS: usize = 64 * 1024;
 /// DataFusion's memory limit unless told otherwise: beyond it, aggregations spill to disk.
 pub const DEFAULT_MEMORY_LIMIT_MB: usize = 4 * 1024;
-/// Below this the query's aggregations cannot hold even one batch each per thread.
+/// The smallest limit accepted: DataFusion sets memory aside per operator and thread (10 MB for
+/// each sort's spill merge, by default), so far below this a query fails part-way instead.
 pub const MIN_MEMORY_LIMIT_MB: usize = 256;
 const MB: usize = 1024 * 1024;
 /// How many of the largest memory consumers an out-of-memory error names.
@@ -470,8 +471,8 @@ pub fn counts(events: &Path, conversions: Option<&Path>, catalogue: &Catalogue, 
             ctx.register_parquet("conversions", path(&conversions), ParquetReadOptions::default()).await.map_err(df)?;
             // DataFusion computes a `WITH` clause wherever it is used: the distinct events, the
             // biggest step, are computed once and stored (compressed Parquet in the scratch
-            // directory), and the rest of the same query reads them.
-            // The schema is given when it is read back, since an empty table leaves no file.
+            // directory), and the rest of the same query reads them, with their schema given
+            // (an empty table leaves no file to read it from).
             let frame = ctx.sql(distinct_events).await.map_err(df)?;
             let schema = frame.schema().as_arrow().clone();
             frame.write_parquet(&distinct_dir, DataFrameWriteOptions::new(), None).await.map_err(df)?;

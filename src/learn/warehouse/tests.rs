@@ -184,22 +184,10 @@ fn bad_rows_unknown_columns_and_corrupt_files_are_named_never_used() {
 }
 
 
-/// One event, made by hand.
+/// One event of green-savings' treatment `a`, made by hand.
 fn at(subject: &str, decision: &str, kind: Measured, holdout: bool, time: &str, probability: f64) -> Measurement {
-    Measurement {
-        decision_id: decision.into(),
-        proposition: "green-savings".into(),
-        treatment: "a".into(),
-        holdout,
-        event: kind,
-        time: time.into(),
-        bundle: "bank-nl-web".into(),
-        bundle_version: 1,
-        placement: "overview".into(),
-        position: if kind == Measured::Withheld { 0 } else { 1 },
-        selection_probability: probability,
-        subject: subject.into(),
-    }
+    let event = crate::learn::tests::event(subject, "green-savings", "a", kind, holdout, time);
+    Measurement { decision_id: decision.into(), selection_probability: probability, ..event }
 }
 
 #[test]
