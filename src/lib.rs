@@ -32,6 +32,8 @@ pub mod error;
 pub mod profile;
 #[cfg(feature = "compiler")]
 pub mod synthetic;
+#[cfg(feature = "simulate")]
+pub mod simulate;
 pub mod time;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

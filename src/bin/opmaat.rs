@@ -165,11 +165,12 @@ enum Command {
         /// log: .parquet, or JSON Lines by any other name.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Also write this many synthetic customers, as `{"profiles": [...], "contexts": [...]}`,
-        /// to --people-out.
+        /// Also write this many synthetic customers, each with a context, to --people-out: a
+        /// population for `opmaat simulate`.
         #[arg(long, requires = "people_out")]
         people: Option<u64>,
-        /// Where to write the customers that --people asks for.
+        /// Where to write the customers that --people asks for: `{"profiles", "contexts"}` JSON
+        /// (.json), Parquet (.parquet) or JSON Lines (any other name).
         #[arg(long)]
         people_out: Option<PathBuf>,
         /// Write this many measurement events of --catalogue's decisions over synthetic
@@ -190,6 +191,12 @@ enum Command {
         #[arg(long)]
         start: Option<String>,
     },
+    /// Run a catalogue over a population for days before it is published: share of voice,
+    /// coverage per segment, service and sales balance, what the strategic knob costs, contact
+    /// pressure and what the holdout group can measure, as a self-contained HTML report (--out)
+    /// or JSON (--json).
+    #[cfg(feature = "simulate")]
+    Simulate(SimulateArgs),
     /// Availability overlays: live stock and pause states for a bundle's propositions, signed
     /// like bundles, valid for minutes to hours (build, verify, inspect).
     Overlay {
@@ -248,6 +255,71 @@ enum OverlayCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// What `simulate` runs.
+#[cfg(feature = "simulate")]
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// A signed bundle (.opb); needs --pub. One of --bundle and --catalogue is needed.
+    #[arg(long, conflicts_with = "catalogue")]
+    bundle: Option<String>,
+    /// A trusted public key for --bundle and --baseline: base64, or a file holding it. Repeat
+    /// for several.
+    #[arg(long = "pub")]
+    public_keys: Vec<String>,
+    /// A catalogue JSON, compiled in memory.
+    #[arg(long)]
+    catalogue: Option<String>,
+    /// The customers: Parquet, `{"profiles", "contexts"}` JSON (what `opmaat synth --people`
+    /// writes) or JSON Lines of snapshots (or of {"profile", "context"}).
+    #[arg(long)]
+    population: PathBuf,
+    /// Days to simulate.
+    #[arg(long, default_value_t = 7)]
+    days: u32,
+    /// The first day (RFC 3339, midnight UTC); default the first midnight the bundle is valid.
+    #[arg(long)]
+    start: Option<String>,
+    /// Seed: the same seed and population give the same report.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Mean visits per customer per day (Poisson).
+    #[arg(long, default_value_t = 0.3)]
+    visits_per_day: f64,
+    /// Placements decided per visit, at most.
+    #[arg(long, default_value_t = 2)]
+    placements_per_visit: usize,
+    /// The placements visits decide, comma-separated (default: every placement open to the
+    /// customer).
+    #[arg(long, value_delimiter = ',')]
+    placements: Vec<String>,
+    /// The context mix: a JSON file `[{"weight": 3, "context": {"page": "/sparen", …}}, …]`
+    /// (default: each customer's own context from the population, else none).
+    #[arg(long)]
+    contexts: Option<String>,
+    /// Chance that a click converts.
+    #[arg(long, default_value_t = opmaat::simulate::ResponseModel::DEFAULT_CONVERT_AFTER_CLICK)]
+    convert_after_click: f64,
+    /// Chance that an impression not clicked is dismissed ("not interested").
+    #[arg(long, default_value_t = opmaat::simulate::ResponseModel::DEFAULT_DISMISS_RATE)]
+    dismiss_rate: f64,
+    /// Decisions per year to state the knob's yearly cost at (default: the simulated traffic).
+    #[arg(long)]
+    decisions_per_year: Option<f64>,
+    /// Compare with this catalogue on the same customers and seed: a bundle (.opb, verified
+    /// with --pub) or a catalogue JSON.
+    #[arg(long)]
+    baseline: Option<String>,
+    /// Where to write the HTML report.
+    #[arg(long, required_unless_present = "json")]
+    out: Option<PathBuf>,
+    /// Print the report's figures as JSON on standard output.
+    #[arg(long)]
+    json: bool,
+    /// Refuse the population at its first bad row (default: name it in the report and skip it).
+    #[arg(long)]
+    strict: bool,
 }
 
 /// What `decide` and `explain` decide from.
@@ -396,6 +468,8 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Overlay { command } => overlay_command(command),
+        #[cfg(feature = "simulate")]
+        Command::Simulate(args) => simulate(&args),
         Command::Synth { propositions, seed, out, people, people_out, events, catalogue, conversions_out, days, start } => {
             if let (Some(n), Some(path)) = (events, catalogue.as_deref()) {
                 return synth_events(n, path, seed, days, start.as_deref(), out.as_deref(), conversions_out.as_deref());
@@ -403,14 +477,145 @@ fn run(command: Command) -> Result<()> {
             let c = synthetic::catalogue(propositions.unwrap_or(0), seed);
             let text = serde_json::to_string_pretty(&c).map_err(|e| Error::argument("synth", e))? + "\n";
             if let (Some(n), Some(path)) = (people, people_out.as_deref()) {
-                let people = serde_json::json!({
-                    "profiles": (0..n).map(|i| synthetic::profile(seed.wrapping_add(i))).collect::<Vec<_>>(),
-                    "contexts": (0..n).map(|i| synthetic::context(seed.wrapping_add(i))).collect::<Vec<_>>(),
-                });
-                write_or_print(Some(path), &(people.to_string() + "\n"))?;
+                write_people(n, seed, path)?;
             }
             write_or_print(out.as_deref(), &text)
         }
+    }
+}
+
+/// A bundle verified with `keys` (a `.opb`) or a catalogue compiled and signed in memory, with
+/// the keys it verifies with and the moment `at` (default: the first midnight it is valid).
+#[cfg(feature = "simulate")]
+fn simulated_bundle(path: &str, keys: &[String], at: Option<Timestamp>) -> Result<(Vec<u8>, TrustedKeys, Timestamp)> {
+    let first_midnight = |from: Timestamp| from.div_euclid(opmaat::time::DAY) * opmaat::time::DAY + if from.rem_euclid(opmaat::time::DAY) == 0 { 0 } else { opmaat::time::DAY };
+    if path.ends_with(".opb") {
+        if keys.is_empty() {
+            return Err(Error::argument("--pub", format!("{path}: a bundle is verified before it is used: pass the signing key's public key")));
+        }
+        let trusted = trusted_keys(keys)?;
+        let bytes = read_bundle(path)?;
+        let (_, body) = envelope::open(&bytes, &trusted)?;
+        let payload: opmaat::bundle::Payload = envelope::decode(body)?;
+        return Ok((bytes, trusted, at.unwrap_or_else(|| first_midnight(payload.not_before))));
+    }
+    let json = read_catalogue_file(path).map_err(|e| with_file(e, path))?;
+    let authored = opmaat::bundle::compile::parse_catalogue(&json).map_err(|e| with_file(e, path))?;
+    let from = parse_rfc3339(&authored.valid.from, "catalogue.valid.from")?;
+    let at = at.unwrap_or_else(|| first_midnight(from));
+    let payload = compile_json(&json, from).map_err(|e| with_file(e, path))?;
+    let mut seed = [0u8; SigningKey::SEED_LEN];
+    getrandom::fill(&mut seed).map_err(|e| io_error(Path::new("(system random source)"), e))?;
+    let key = SigningKey::from_seed(&seed);
+    let mut trusted = TrustedKeys::new();
+    trusted.add(&key.public_key())?;
+    Ok((seal(&payload, &key)?, trusted, at))
+}
+
+/// `opmaat simulate`.
+#[cfg(feature = "simulate")]
+fn simulate(args: &SimulateArgs) -> Result<()> {
+    use opmaat::simulate::{self, population, Arms, Options, ResponseModel, VisitModel};
+    let start = args.start.as_deref().map(|t| parse_rfc3339(t, "--start")).transpose()?;
+    let source = match (&args.bundle, &args.catalogue) {
+        (Some(b), _) => b,
+        (None, Some(c)) => c,
+        (None, None) => return Err(Error::argument("--bundle", "one of --bundle (with --pub) and --catalogue is needed: what should be simulated?")),
+    };
+    let (bundle, trusted, start) = simulated_bundle(source, &args.public_keys, start)?;
+    // Loaded as valid at the first simulated moment; the days must fit its window (checked by
+    // the simulation, which says so plainly).
+    let load = |bytes: &[u8], trusted: &TrustedKeys| {
+        let payload_window = envelope::open(bytes, trusted).and_then(|(_, body)| envelope::decode::<opmaat::bundle::Payload>(body)).map(|p| (p.not_before, p.expires_at))?;
+        Ok::<_, Error>(start.clamp(payload_window.0, payload_window.1.saturating_sub(1)))
+    };
+    let now = load(&bundle, &trusted)?;
+    let baseline = match args.baseline.as_deref() {
+        Some(b) => {
+            let (bytes, keys, _) = simulated_bundle(b, &args.public_keys, Some(start))?;
+            let now = load(&bytes, &keys)?;
+            Some(Engine::load(&bytes, &LoadOptions { trusted_keys: &keys, now, min_version: None })?)
+        }
+        None => None,
+    };
+    let contexts = match &args.contexts {
+        None => Vec::new(),
+        Some(path) => {
+            let value: serde_json::Value = serde_json::from_str(&read_text(path)?).map_err(|e| Error::argument(path, format!("not JSON: {e}")))?;
+            let items = value.as_array().ok_or_else(|| Error::argument(path, "expected an array of {\"weight\", \"context\"}"))?;
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let weight = item.get("weight").map_or(Some(1.0), serde_json::Value::as_f64).ok_or_else(|| Error::argument(format!("{path}: [{i}].weight"), "expected a number"))?;
+                    let context = item.get("context").cloned().ok_or_else(|| Error::argument(format!("{path}: [{i}]"), "expected {\"weight\", \"context\"}"))?;
+                    Ok((weight, context))
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+    };
+    let options = Options {
+        seed: args.seed,
+        days: args.days,
+        start,
+        visits: VisitModel { visits_per_day: args.visits_per_day, placements_per_visit: args.placements_per_visit, placements: args.placements.clone(), contexts },
+        responses: ResponseModel { convert_after_click: args.convert_after_click, dismiss_rate: args.dismiss_rate },
+        strict: args.strict,
+        decisions_per_year: args.decisions_per_year,
+    };
+    let arms = Arms::new(&bundle, &trusted, now, baseline)?;
+    let population_file = population::open(&args.population)?;
+    let bar = indicatif::ProgressBar::with_draw_target(population_file.rows, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} [{wide_bar}] {human_pos}/{human_len} customers, {per_sec}, ETA {eta}") {
+        bar.set_style(style);
+    }
+    let began = std::time::Instant::now();
+    let tallies = simulate::run(population_file, &args.population.display().to_string(), &arms, &options, &|rows| bar.set_position(rows))?;
+    bar.finish_and_clear();
+    let seconds = began.elapsed().as_secs_f64();
+    let report = simulate::report::report(&arms, &tallies, &options);
+    if let Some(out) = &args.out {
+        write_or_print(Some(out), &simulate::html::render(&report)?)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| Error::argument("report", e))?);
+    }
+    let runs = 2 + u64::from(arms.baseline.is_some());
+    let decided = report.decisions.total + report.customer_centric.decisions + report.baseline.as_ref().map_or(0, |b| b.decisions.total);
+    eprintln!(
+        "{} customers ({} skipped) over {} days: {} decisions of {} version {} ({} runs: {:.0} decisions per second over {seconds:.1} s){}",
+        report.population.customers,
+        report.population.skipped,
+        report.days,
+        report.decisions.total,
+        report.catalogue.id,
+        report.catalogue.version,
+        runs,
+        decided as f64 / seconds.max(1e-9),
+        args.out.as_ref().map_or_else(String::new, |o| format!("; report written to {}", o.display())),
+    );
+    Ok(())
+}
+
+/// `opmaat synth --people N --people-out FILE`: synthetic customers, each with a context, as
+/// `{"profiles", "contexts"}` JSON, or (built with `simulate`) JSON Lines or Parquet by the
+/// file's name, streamed.
+fn write_people(n: u64, seed: u64, path: &Path) -> Result<()> {
+    #[cfg(feature = "simulate")]
+    {
+        let entries = (0..n).map(|i| opmaat::simulate::population::Entry { profile: synthetic::profile(seed.wrapping_add(i)), context: Some(synthetic::context(seed.wrapping_add(i))) });
+        opmaat::simulate::population::write(path, entries).map(|_| ())
+    }
+    #[cfg(not(feature = "simulate"))]
+    {
+        if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            return Err(Error::argument(path.display(), "JSON Lines and Parquet populations are written with `--features simulate`; or name the file .json"));
+        }
+        let people = serde_json::json!({
+            "profiles": (0..n).map(|i| synthetic::profile(seed.wrapping_add(i))).collect::<Vec<_>>(),
+            "contexts": (0..n).map(|i| synthetic::context(seed.wrapping_add(i))).collect::<Vec<_>>(),
+        });
+        write_or_print(Some(path), &(people.to_string() + "\n"))
     }
 }
 
