@@ -26,7 +26,7 @@ EDGE_PORT=8787 # the port www/edge/config.capnp listens on
 # bigger; lower it whenever the engine shrinks.
 WASM_GZIP_BUDGET=242929
 
-FUZZ_TARGETS="bundle_decode overlay catalogue_compile profile context ledger rfc3339 condition_ir regex_js measurement"
+FUZZ_TARGETS="bundle_decode overlay catalogue_compile profile context ledger rfc3339 condition_ir regex_js measurement population"
 FUZZ_TEST_SECONDS=${OPMAAT_FUZZ_TEST_SECONDS:-10} # each target's run inside ./build.sh test
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -183,11 +183,13 @@ fixtures() {
 # ---------------------------------------------------------------------------------------------
 run_tests() {
   say "test: clippy (no panics reachable from input: see the lints denied in src/lib.rs)"
-  cargo clippy --features warehouse --lib --bins
+  cargo clippy --features warehouse,simulate --lib --bins
   cargo clippy --target "$WASM_TARGET" --lib
 
-  say "test: native (unit, integration, doc), with the DataFusion aggregation of learn (warehouse)"
-  cargo test --features warehouse
+  say "test: native (unit, integration, doc), with learn on DataFusion (warehouse) and simulate"
+  cargo test --features warehouse,simulate
+  # The CLI the browser suite's simulation report comes from (the same build as the tests').
+  cargo build --features warehouse,simulate --bin opmaat
   say "test: GrowthBook conformance, native (every case by name)"
   cargo test --features compiler --test conformance -- --nocapture
 
@@ -298,6 +300,9 @@ bench() {
   wasm-bindgen "target/$WASM_TARGET/release/opmaat_bench_conditions.wasm" --target web \
     --out-dir target/bench-conditions
   node benches/conditions-wasm/bench.mjs
+
+  say "bench: simulate 1,000,000 customers x 1 day and 100,000 x 30 days"
+  benches/simulate.sh
 
   say "bench: learn over 10 M and 100 M synthetic events, Parquet and JSON Lines (DataFusion, in memory)"
   benches/learn.sh

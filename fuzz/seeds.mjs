@@ -75,3 +75,13 @@ seed("measurement", [measured, { ...measured, event: "click" }, { ...measured, e
 seed("measurement", JSON.stringify({ subject: "p-2", proposition: "green-savings", time: "2026-12-05T10:00:00Z" }));
 seed("measurement", JSON.stringify({ measure: "logged", proposition: "green-savings", treatment: "a", holdout: false, event: "click", day: "", n: 3, inverse_sum: 6, inverse_square_sum: 12 }));
 seed("measurement", Buffer.concat([Buffer.from("#"), Buffer.from("AoDV8YY6Y1iGAAIAAIA_AQAAAAAAAAALYmFuay1ubC13ZWIIb3ZlcnZpZXcPc3BhYXItc3Bla3Rha2VsAWE", "base64url")]));
+
+// Populations as simulate reads them: JSON Lines of snapshots and of {profile, context}, and the
+// people file synth --people writes.
+for (const file of readdirSync(personas).filter((f) => f.endsWith(".json"))) {
+  const persona = JSON.parse(readFileSync(join(personas, file), "utf8"));
+  if (!persona.profile) continue;
+  const context = persona.decisions?.[0]?.context;
+  seed("population", [JSON.stringify(persona.profile), JSON.stringify({ profile: persona.profile, context })].join("\n") + "\n");
+  seed("population", JSON.stringify({ profiles: [persona.profile], contexts: [context ?? null] }));
+}

@@ -156,7 +156,7 @@ enum Command {
     /// event log of a catalogue.
     Synth {
         /// How many propositions.
-        #[arg(long, required_unless_present = "events")]
+        #[arg(long, required_unless_present_any = ["events", "people"])]
         propositions: Option<usize>,
         /// Seed: the same seed gives the same catalogue (or log).
         #[arg(long, default_value_t = 1)]
@@ -474,11 +474,12 @@ fn run(command: Command) -> Result<()> {
             if let (Some(n), Some(path)) = (events, catalogue.as_deref()) {
                 return synth_events(n, path, seed, days, start.as_deref(), out.as_deref(), conversions_out.as_deref());
             }
-            let c = synthetic::catalogue(propositions.unwrap_or(0), seed);
-            let text = serde_json::to_string_pretty(&c).map_err(|e| Error::argument("synth", e))? + "\n";
             if let (Some(n), Some(path)) = (people, people_out.as_deref()) {
                 write_people(n, seed, path)?;
             }
+            let Some(propositions) = propositions else { return Ok(()) }; // --people alone
+            let c = synthetic::catalogue(propositions, seed);
+            let text = serde_json::to_string_pretty(&c).map_err(|e| Error::argument("synth", e))? + "\n";
             write_or_print(out.as_deref(), &text)
         }
     }

@@ -78,7 +78,7 @@ fn bars(title: &str, axis: &str, items: &[(String, f64)]) -> Result<String> {
             .build_cartesian_2d(0f64..max, (0..n).into_segmented())
             .map_err(chart_error)?;
         let label = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) => items.get(n.saturating_sub(1 + *i)).map_or_else(String::new, |(name, _)| name.clone()),
+            SegmentValue::CenterOf(i) => n.checked_sub(1 + *i).and_then(|k| items.get(k)).map_or_else(String::new, |(name, _)| name.clone()),
             _ => String::new(),
         };
         chart
