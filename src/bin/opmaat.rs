@@ -505,12 +505,8 @@ fn simulated_bundle(path: &str, keys: &[String], at: Option<Timestamp>) -> Resul
     let from = parse_rfc3339(&authored.valid.from, "catalogue.valid.from")?;
     let at = at.unwrap_or_else(|| first_midnight(from));
     let payload = compile_json(&json, from).map_err(|e| with_file(e, path))?;
-    let mut seed = [0u8; SigningKey::SEED_LEN];
-    getrandom::fill(&mut seed).map_err(|e| io_error(Path::new("(system random source)"), e))?;
-    let key = SigningKey::from_seed(&seed);
-    let mut trusted = TrustedKeys::new();
-    trusted.add(&key.public_key())?;
-    Ok((seal(&payload, &key)?, trusted, at))
+    let (bytes, trusted) = sealed_in_memory(&payload)?;
+    Ok((bytes, trusted, at))
 }
 
 /// `opmaat simulate`.
@@ -653,12 +649,8 @@ fn synth_events(n: u64, catalogue_path: &str, seed: u64, days: u32, start: Optio
         }
     };
     let payload = compile_json(&json, start).map_err(|e| with_file(e, catalogue_path))?;
-    let mut seed_bytes = [0u8; SigningKey::SEED_LEN];
-    getrandom::fill(&mut seed_bytes).map_err(|e| io_error(Path::new("(system random source)"), e))?;
-    let key = SigningKey::from_seed(&seed_bytes);
-    let mut trusted = TrustedKeys::new();
-    trusted.add(&key.public_key())?;
-    let engine = Engine::load(&seal(&payload, &key)?, &LoadOptions { trusted_keys: &trusted, now: start, min_version: None })?;
+    let (bytes, trusted) = sealed_in_memory(&payload)?;
+    let engine = Engine::load(&bytes, &LoadOptions { trusted_keys: &trusted, now: start, min_version: None })?;
     let setting = Setting { engine: &engine, products: &products, seed, days, start };
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut sink = LogFiles::create(out, conversions_out)?;
@@ -790,13 +782,7 @@ fn engine(args: &DecideArgs, now: Timestamp) -> Result<Engine> {
         }
         (None, Some(path)) => {
             let json = read_catalogue_file(path).map_err(|e| with_file(e, path))?;
-            let payload = compile_json(&json, now).map_err(|e| with_file(e, path))?;
-            let mut seed = [0u8; SigningKey::SEED_LEN];
-            getrandom::fill(&mut seed).map_err(|e| io_error(Path::new("(system random source)"), e))?;
-            let key = SigningKey::from_seed(&seed);
-            let mut trusted = TrustedKeys::new();
-            trusted.add(&key.public_key())?;
-            (seal(&payload, &key)?, trusted)
+            sealed_in_memory(&compile_json(&json, now).map_err(|e| with_file(e, path))?)?
         }
         (None, None) => {
             return Err(Error::argument("--bundle", "one of --bundle (with --pub) and --catalogue is needed: what should be decided from?"))
@@ -905,6 +891,17 @@ fn sign_profile(profile: &str, key_path: &str, out: Option<&Path>) -> Result<()>
     let bytes = std::fs::read(profile).map_err(|e| io_error(Path::new(profile), e))?;
     let signed = signed::sign(&bytes, &key)?;
     write_or_print(out, &signed)
+}
+
+/// A compiled catalogue signed with a throwaway key made here, and that key as the only one
+/// trusted: for bundles that never leave this process.
+fn sealed_in_memory(payload: &opmaat::bundle::Payload) -> Result<(Vec<u8>, TrustedKeys)> {
+    let mut seed = [0u8; SigningKey::SEED_LEN];
+    getrandom::fill(&mut seed).map_err(|e| io_error(Path::new("(system random source)"), e))?;
+    let key = SigningKey::from_seed(&seed);
+    let mut trusted = TrustedKeys::new();
+    trusted.add(&key.public_key())?;
+    Ok((seal(payload, &key)?, trusted))
 }
 
 fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
